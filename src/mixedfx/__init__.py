@@ -1,0 +1,48 @@
+"""mixedfx: linear mixed-effects models with lme4's formula syntax and lme4's answers.
+
+>>> import mixedfx as mfx
+>>> fit = mfx.lmer("Reaction ~ Days + (Days | Subject)", mfx.datasets.load("sleepstudy"))
+>>> print(fit.summary())  # doctest: +SKIP
+"""
+
+from mixedfx import datasets
+from mixedfx.errors import (
+    ConvergenceWarning,
+    DataError,
+    FormulaError,
+    IdentifiabilityError,
+    MissingValuesWarning,
+    MixedFxError,
+    MixedFxWarning,
+    NewLevelError,
+    RankDeficiencyWarning,
+    SingularFitWarning,
+    UnknownColumnError,
+)
+from mixedfx.formula import MixedFormula, parse_formula
+from mixedfx.lmm import LinearMixedModel, lmer
+from mixedfx.optimize import OptimizerOptions, OptSummary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "FormulaError",
+    "IdentifiabilityError",
+    "LinearMixedModel",
+    "MissingValuesWarning",
+    "MixedFormula",
+    "MixedFxError",
+    "MixedFxWarning",
+    "NewLevelError",
+    "OptSummary",
+    "OptimizerOptions",
+    "RankDeficiencyWarning",
+    "SingularFitWarning",
+    "UnknownColumnError",
+    "__version__",
+    "datasets",
+    "lmer",
+    "parse_formula",
+]

@@ -1,0 +1,75 @@
+"""θ ↔ Λ ↔ variances, standard deviations and correlations: the one place that converts.
+
+Term j with k_j coefficients has a k_j × k_j lower-triangular template T_j; θ holds the
+templates' lower triangles column by column, terms in model order (lme4's layout).
+The relative covariance of term j is T_j T_jᵀ, so its covariance is σ² T_j T_jᵀ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ThetaLayout:
+    """Where each term's template lives in θ.
+
+    Attributes
+    ----------
+    ks
+        The number of coefficients of each random-effects term, in model order.
+    """
+
+    ks: tuple[int, ...]
+
+    @cached_property
+    def offsets(self) -> tuple[int, ...]:
+        sizes = [k * (k + 1) // 2 for k in self.ks]
+        return tuple(int(x) for x in np.concatenate([[0], np.cumsum(sizes)]))
+
+    @property
+    def size(self) -> int:
+        return self.offsets[-1]
+
+    @cached_property
+    def is_diagonal(self) -> np.ndarray:
+        """Shape (size,), bool: which θ entries are template diagonals (variances)."""
+        flags = [(r == c) for k in self.ks for c in range(k) for r in range(c, k)]
+        return np.array(flags, dtype=bool)
+
+    def lower_bounds(self) -> np.ndarray:
+        """0 for diagonal entries (a standard deviation is non-negative), -inf elsewhere."""
+        return np.where(self.is_diagonal, 0.0, -np.inf)
+
+    def initial(self) -> np.ndarray:
+        """lme4's starting point: identity templates."""
+        return self.is_diagonal.astype(float)
+
+    def templates(self, theta: np.ndarray) -> list[np.ndarray]:
+        """The lower-triangular templates T_j (each k_j × k_j) from θ."""
+        out = []
+        for j, k in enumerate(self.ks):
+            T = np.zeros((k, k))
+            rows, cols = np.triu_indices(k)  # column-major lower triangle = row-major upper of Tᵀ
+            T[cols, rows] = theta[self.offsets[j] : self.offsets[j + 1]]
+            out.append(T)
+        return out
+
+    def covariances(self, theta: np.ndarray, sigma: float) -> list[np.ndarray]:
+        """The covariance matrices σ² T_j T_jᵀ (each k_j × k_j)."""
+        return [sigma**2 * (T @ T.T) for T in self.templates(theta)]
+
+
+def sd_and_corr(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard deviations (k,) and correlation matrix (k, k) of a covariance matrix.
+
+    A zero standard deviation gives correlations of NaN, as in lme4.
+    """
+    sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    np.fill_diagonal(corr, 1.0)
+    return sd, corr

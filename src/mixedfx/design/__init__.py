@@ -1,0 +1,70 @@
+"""Stage 3 of the pipeline, design: y, X and the random-effects terms from a model frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixedfx.design.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.design.random import GroupingFactor, RandomTerm, check_term, random_term
+from mixedfx.errors import DataError
+from mixedfx.formula import MixedFormula
+from mixedfx.frame import ModelFrame
+
+__all__ = ["Design", "FixedDesign", "GroupingFactor", "RandomTerm", "build_design"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything the cross-product stage needs, and the encodings for new data.
+
+    Attributes
+    ----------
+    y
+        Shape (n,): the response.
+    fixed
+        X (n × p) and its encoding.
+    terms
+        The random-effects terms, ordered by number of levels, largest first (stable), so
+        that the first diagonal block of the factor is the biggest and block diagonal.
+    """
+
+    y: np.ndarray
+    fixed: FixedDesign
+    terms: tuple[RandomTerm, ...]
+
+    @property
+    def n(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def p(self) -> int:
+        return self.fixed.X.shape[1]
+
+
+def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
+    """Encode y, X and every bar term of `formula` on `frame`; run lme4's data checks.
+
+    Raises
+    ------
+    DataError
+        No random-effects term, too few observations, or a failing term check.
+    """
+    if not formula.random:
+        raise DataError(
+            "the formula has no random-effects term such as (1 | group); "
+            "for a model without random effects use ordinary least squares"
+        )
+    y = response_vector(formula.response, frame.data)
+    fixed = fixed_design(formula.fixed, frame.data)
+    terms = [random_term(bar, frame.data) for bar in formula.random]
+    for term in terms:
+        check_term(term, frame.nobs)
+    if frame.nobs <= fixed.X.shape[1]:
+        raise DataError(
+            f"{frame.nobs} observations cannot estimate {fixed.X.shape[1]} fixed effects "
+            "and the variance components; use more data or fewer predictors"
+        )
+    ordered = sorted(terms, key=lambda t: -t.nlevels)
+    return Design(y, fixed, tuple(ordered))

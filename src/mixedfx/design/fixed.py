@@ -1,0 +1,123 @@
+"""Stage 3a: the response vector and the fixed-effects model matrix X."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import ModelSpec, model_matrix
+from formulaic.errors import FormulaicError
+
+from mixedfx.design.names import r_name
+from mixedfx.errors import DataError, FormulaError, RankDeficiencyWarning
+
+# lme4 drops a column whose QR diagonal is below this fraction of the largest (rankMatrix tol)
+RANK_TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class FixedDesign:
+    """The fixed-effects model matrix and how to rebuild it for new data.
+
+    Attributes
+    ----------
+    X
+        Shape (n, p): full column rank.
+    names
+        The p coefficient names, R's spelling (``(Intercept)``, ``recipeB``).
+    spec
+        formulaic's spec of the matrix before dropping columns, for encoding new data.
+    keep
+        Positions of the kept columns in the spec's matrix (rank-deficient ones dropped).
+    dropped
+        Names of the dropped columns.
+    """
+
+    X: np.ndarray
+    names: tuple[str, ...]
+    spec: ModelSpec
+    keep: tuple[int, ...]
+    dropped: tuple[str, ...]
+
+    def matrix(self, data: pd.DataFrame) -> np.ndarray:
+        """X for new rows (shape (m, p)), encoded exactly as the training data."""
+        mm = self.spec.get_model_matrix(data, na_action="ignore")
+        return np.asarray(mm, dtype=float)[:, list(self.keep)]
+
+
+def response_vector(response: str, data: pd.DataFrame) -> np.ndarray:
+    """The response as a float array of shape (n,).
+
+    Raises
+    ------
+    DataError
+        When the response is not numeric (strings, categories) or not one column.
+    """
+    if response in data.columns:
+        column = data[response]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            raise DataError(
+                f"the response {response!r} must be numeric, but its dtype is {column.dtype}; "
+                "convert it with pd.to_numeric or choose a numeric column"
+            )
+        return column.to_numpy(dtype=float)
+    mm = _evaluate(f"0 + {response}", data)
+    if mm.shape[1] != 1:
+        raise DataError(f"the response {response!r} must be one numeric column, got {mm.shape[1]}")
+    return np.asarray(mm, dtype=float)[:, 0]
+
+
+def fixed_design(fixed: str, data: pd.DataFrame) -> FixedDesign:
+    """Build X for the fixed part, dropping rank-deficient columns as lme4 does.
+
+    Warns
+    -----
+    RankDeficiencyWarning
+        Naming the dropped columns.
+    """
+    mm = _evaluate(fixed, data)
+    X = np.asarray(mm, dtype=float)
+    names = [r_name(str(c)) for c in mm.columns]
+    keep = independent_columns(X)
+    dropped = tuple(names[j] for j in range(len(names)) if j not in keep)
+    if dropped:
+        warnings.warn(
+            f"fixed-effect model matrix is rank deficient, so dropping {len(dropped)} column(s): "
+            f"{list(dropped)}; they are linear combinations of the other columns",
+            RankDeficiencyWarning,
+            stacklevel=4,
+        )
+    return FixedDesign(
+        X[:, keep], tuple(names[j] for j in keep), mm.model_spec, tuple(keep), dropped
+    )
+
+
+def independent_columns(X: np.ndarray) -> list[int]:
+    """Positions of a maximal set of linearly independent columns, earliest kept first.
+
+    A column is dropped when, after projecting out the columns kept before it, less than
+    `RANK_TOL` of its norm remains (R's `qr` with its limited pivoting behaves the same way).
+    """
+    keep: list[int] = []
+    basis = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        x = X[:, j]
+        norm = float(np.linalg.norm(x))
+        resid = x - basis @ (basis.T @ x)
+        resid -= basis @ (basis.T @ resid)  # second pass: Gram-Schmidt loses orthogonality
+        rnorm = float(np.linalg.norm(resid))
+        if norm > 0 and rnorm > RANK_TOL * norm:
+            keep.append(j)
+            basis = np.column_stack([basis, resid / rnorm])
+    return keep
+
+
+def _evaluate(formula: str, data: pd.DataFrame) -> pd.DataFrame:
+    try:
+        return model_matrix(formula, data, na_action="raise", output="pandas")
+    except FormulaicError as exc:
+        raise FormulaError(f"cannot build columns for {formula!r}: {exc}") from None
+    except (NameError, TypeError, ValueError) as exc:
+        raise DataError(f"cannot evaluate {formula!r} on the data: {exc}") from None

@@ -1,0 +1,208 @@
+"""Stage 3b: random-effects terms as level codes and per-row covariates (never a dense Z).
+
+For term j with grouping factor g_j (ℓ_j levels) and k_j columns, row i of Z_j holds
+``z[i, :]`` in the k_j columns of level ``refs[i]`` and zeros elsewhere.  That is all the
+information Z_j carries, stored in O(n k_j) memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import ModelSpec, model_matrix
+from formulaic.errors import FormulaicError
+
+from mixedfx.design.names import r_name
+from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
+from mixedfx.formula import BarTerm
+
+
+@dataclass(frozen=True)
+class GroupingFactor:
+    """A grouping factor: level codes and labels.
+
+    Attributes
+    ----------
+    name
+        lme4's label (``"Subject"``, ``"cask:batch"``).
+    columns
+        The data columns it is the interaction of.
+    levels
+        The ℓ level labels, in factor order (category order, else sorted values).
+    refs
+        Shape (n,), int: the level index of each row.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    levels: tuple[str, ...]
+    refs: np.ndarray
+
+    @property
+    def nlevels(self) -> int:
+        return len(self.levels)
+
+    def codes(self, data: pd.DataFrame) -> np.ndarray:
+        """Level index of each row of new data, -1 where the level was not seen in fitting."""
+        labels = _labels(data, self.columns)
+        lookup = {label: i for i, label in enumerate(self.levels)}
+        return np.array([lookup.get(label, -1) for label in labels], dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """One random-effects term ``(expr | factor)``.
+
+    Attributes
+    ----------
+    factor
+        The grouping factor.
+    z
+        Shape (n, k): the term's covariates per row (a column of ones for an intercept).
+    names
+        The k coefficient names, R's spelling.
+    spec
+        formulaic's spec of `z`, for new data.
+    """
+
+    factor: GroupingFactor
+    z: np.ndarray
+    names: tuple[str, ...]
+    spec: ModelSpec
+
+    @property
+    def k(self) -> int:
+        return self.z.shape[1]
+
+    @property
+    def nlevels(self) -> int:
+        return self.factor.nlevels
+
+    @property
+    def q(self) -> int:
+        """Number of random effects of the term, ℓ k."""
+        return self.nlevels * self.k
+
+    def covariates(self, data: pd.DataFrame) -> np.ndarray:
+        """`z` for new rows, shape (m, k)."""
+        return np.asarray(self.spec.get_model_matrix(data, na_action="ignore"), dtype=float)
+
+    def contribution(self, data: pd.DataFrame, b: np.ndarray, allow_new_levels: bool) -> np.ndarray:
+        """Row sums ``z_i · b[refs_i]`` for new data, shape (m,); 0 for unseen levels if allowed.
+
+        Parameters
+        ----------
+        b
+            Shape (ℓ, k): the term's conditional modes.
+        """
+        codes = self.factor.codes(data)
+        unseen = codes < 0
+        if unseen.any() and not allow_new_levels:
+            labels = sorted(set(np.asarray(_labels(data, self.factor.columns))[unseen]))
+            raise NewLevelError(
+                f"grouping factor {self.factor.name!r} has level(s) {labels[:5]} not seen in "
+                "fitting; pass allow_new_levels=True to predict them at the population level"
+            )
+        z = self.covariates(data)
+        out = np.einsum("ik,ik->i", z, b[np.where(unseen, 0, codes)])
+        return np.where(unseen, 0.0, out)
+
+
+def random_term(bar: BarTerm, data: pd.DataFrame) -> RandomTerm:
+    """Encode one bar term on the model frame."""
+    factor = grouping_factor(bar, data)
+    try:
+        mm = model_matrix(bar.expr, data, na_action="raise", output="pandas")
+    except FormulaicError as exc:
+        raise FormulaError(f"cannot build the random-effects columns {bar.expr!r}: {exc}") from None
+    names = tuple(r_name(str(c)) for c in mm.columns)
+    if not names:
+        raise FormulaError(f"the random-effects term ({bar.expr} | {bar.label}) has no columns")
+    return RandomTerm(factor, np.asarray(mm, dtype=float), names, mm.model_spec)
+
+
+def grouping_factor(bar: BarTerm, data: pd.DataFrame) -> GroupingFactor:
+    """Codes and labels of the interaction of `bar.factors`; unused levels are dropped as in lme4.
+
+    Level order: a categorical column's category order, else sorted values (numbers
+    numerically, strings alphabetically), R's `factor()` order; interactions vary the
+    last factor fastest.
+    """
+    codes = np.zeros(len(data), dtype=np.int64)
+    per_column: list[np.ndarray] = []
+    for column in bar.factors:
+        col_codes, col_labels = _factor_codes(data[column])
+        codes = codes * len(col_labels) + col_codes
+        per_column.append(col_labels)
+    used, refs = np.unique(codes, return_inverse=True)
+    labels = _combine_labels(used, per_column)
+    return GroupingFactor(bar.label, bar.factors, labels, refs.astype(np.intp).ravel())
+
+
+def _factor_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = np.asarray([str(c) for c in column.cat.categories], dtype=object)
+        return column.cat.codes.to_numpy(dtype=np.int64), cats
+    values = column.to_numpy()
+    try:
+        uniques, codes = np.unique(values, return_inverse=True)
+    except TypeError:  # mixed types: order by their text
+        uniques, codes = np.unique(values.astype(str), return_inverse=True)
+    return codes.astype(np.int64).ravel(), np.asarray([_label(v) for v in uniques], dtype=object)
+
+
+def _label(value: object) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _combine_labels(used: np.ndarray, per_column: list[np.ndarray]) -> tuple[str, ...]:
+    parts: list[np.ndarray] = []
+    rest = used.copy()
+    for labels in reversed(per_column):
+        parts.append(labels[rest % len(labels)])
+        rest //= len(labels)
+    parts.reverse()
+    if len(parts) == 1:
+        return tuple(parts[0])
+    return tuple(":".join(p) for p in zip(*parts))
+
+
+def _labels(data: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise DataError(f"new data lack the grouping column(s) {missing}")
+    parts = [[_label(v) for v in data[c].to_numpy()] for c in columns]
+    return [":".join(p) for p in zip(*parts)]
+
+
+def check_term(term: RandomTerm, nobs: int) -> None:
+    """lme4's checks on a term: more than one level, fewer levels and effects than rows.
+
+    Raises
+    ------
+    DataError
+        The grouping factor has a single level, or as many levels as observations.
+    IdentifiabilityError
+        The term has at least as many random effects as there are observations.
+    """
+    name, ell = term.factor.name, term.nlevels
+    if ell < 2:
+        raise DataError(
+            f"grouping factor {name!r} has only {ell} level: a variance needs at least two "
+            "groups; drop the term or model the factor as a fixed effect"
+        )
+    if ell >= nobs:
+        raise DataError(
+            f"grouping factor {name!r} has {ell} levels for {nobs} observations: each level "
+            "needs repeated observations, or the random effect is confounded with the residual"
+        )
+    if term.q >= nobs:
+        raise IdentifiabilityError(
+            f"the term ({' + '.join(term.names)} | {name}) has {term.q} random effects for "
+            f"{nobs} observations; the random-effects parameters and the residual variance "
+            "are probably unidentifiable: simplify the term (fewer slopes, or use '||')"
+        )

@@ -1,0 +1,108 @@
+"""Stage 2, frame: the columns a formula uses, with incomplete rows removed and counted.
+
+The caller's data frame is never modified: the frame holds a copy of the used columns only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula
+
+from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
+from mixedfx.formula import MixedFormula
+
+
+@dataclass(frozen=True)
+class ModelFrame:
+    """The rows and columns a model is fitted to.
+
+    Attributes
+    ----------
+    data
+        Copy of the used columns, complete rows only, index reset to 0..n-1.
+    rows
+        Shape (n,): positions (0-based) of the kept rows in the caller's data frame.
+    n_dropped
+        Number of rows removed because a used variable was missing.
+    """
+
+    data: pd.DataFrame
+    rows: np.ndarray
+    n_dropped: int
+
+    @property
+    def nobs(self) -> int:
+        return len(self.data)
+
+
+def used_variables(formula: MixedFormula) -> list[str]:
+    """The data columns `formula` reads, in first-use order (response, fixed, random)."""
+    names: list[str] = []
+    pieces = [formula.response, formula.fixed] + [t.expr for t in formula.random]
+    for piece in pieces:
+        names.extend(sorted(Formula(piece).required_variables))
+    for term in formula.random:
+        names.extend(term.factors)
+    return list(dict.fromkeys(names))
+
+
+def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
+    """Select the used columns of `data` and remove rows with a missing value in any of them.
+
+    Raises
+    ------
+    UnknownColumnError
+        A variable the formula names is not a column; the message lists the columns.
+    DataError
+        `data` is not a data frame, or no rows are left.
+
+    Warns
+    -----
+    MissingValuesWarning
+        When rows were removed, with their number.
+    """
+    data = as_pandas(data)
+    columns = used_variables(formula)
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise UnknownColumnError(
+            f"column(s) {missing} named in the formula are not in the data; "
+            f"the data has columns {list(map(str, data.columns))}"
+        )
+    used = data.loc[:, columns]
+    complete = used.notna().all(axis=1).to_numpy()
+    n_dropped = int((~complete).sum())
+    if not complete.any():
+        raise DataError(
+            f"no rows left after removing {n_dropped} row(s) with missing values in {columns}; "
+            "check those columns for NaN/None"
+        )
+    if n_dropped:
+        warnings.warn(
+            f"{n_dropped} of {len(used)} rows had missing values in {columns} and were removed",
+            MissingValuesWarning,
+            stacklevel=3,
+        )
+    kept = used.loc[complete].reset_index(drop=True).copy()
+    return ModelFrame(kept, np.flatnonzero(complete), n_dropped)
+
+
+def as_pandas(data: object) -> pd.DataFrame:
+    """Accept a pandas frame, anything with ``to_pandas()`` (polars, pyarrow) or a dict of columns."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    to_pandas = getattr(data, "to_pandas", None)
+    if callable(to_pandas):
+        frame = to_pandas()
+        if isinstance(frame, pd.DataFrame):
+            return frame
+    if isinstance(data, dict):
+        return pd.DataFrame(data)
+    raise DataError(
+        f"data must be a pandas DataFrame (or polars/pyarrow table, or dict of columns), "
+        f"got {type(data).__name__}"
+    )

@@ -1,0 +1,369 @@
+"""Linear mixed models: `lmer` runs the pipeline; `LinearMixedModel` is the immutable result.
+
+    parse → frame → design → cross-products → objective → optimize → finalize
+
+Only the frame, design and cross-product stages read the n rows; the optimizer works on
+blocks whose size depends on levels and columns alone.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from mixedfx.covariance import ThetaLayout, sd_and_corr
+from mixedfx.crossprod import CrossProducts, cross_products
+from mixedfx.design import Design, build_design
+from mixedfx.errors import ConvergenceWarning, SingularFitWarning
+from mixedfx.formula import MixedFormula, parse_formula
+from mixedfx.frame import ModelFrame, as_pandas, model_frame
+from mixedfx.objective import Factor, ProfiledDeviance, ml_deviance, reml_criterion
+from mixedfx.optimize import OptimizerOptions, OptSummary, bobyqa
+from mixedfx.solution import Solution, conditional_covariances, solve
+
+if TYPE_CHECKING:
+    from mixedfx.report.summary import LmerSummary
+
+# lme4's isSingular tolerance on the template diagonals
+SINGULAR_TOL = 1e-4
+
+
+def lmer(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    reml: bool = True,
+    optimizer: OptimizerOptions | None = None,
+) -> LinearMixedModel:
+    """Fit a linear mixed model written in lme4's formula syntax.
+
+    Parameters
+    ----------
+    formula
+        ``"y ~ x + (1 + x | g)"``: fixed effects in formulaic's syntax plus bar terms
+        ``(expr | g)``, ``(expr || g)``, nested ``(1 | a/b)`` and interactions ``(1 | a:b)``.
+    data
+        One row per observation.  Not modified; rows with a missing value in a used column
+        are removed and counted.
+    reml
+        Fit by REML (default, as lme4) or, if False, by maximum likelihood.
+    optimizer
+        BOBYQA's stopping rules; lme4's defaults when omitted.
+
+    Returns
+    -------
+    LinearMixedModel
+        The immutable fit.
+
+    Raises
+    ------
+    FormulaError, DataError
+        On a formula or data that cannot describe a model (see `mixedfx.errors`).
+    """
+    parsed = parse_formula(formula)
+    frame = model_frame(parsed, data)
+    design = build_design(parsed, frame)
+    A = cross_products(design)
+    layout = ThetaLayout(tuple(t.k for t in design.terms))
+    criterion = reml_criterion if reml else ml_deviance
+    levels = tuple(t.nlevels for t in design.terms)
+    objective = ProfiledDeviance(A, layout, levels[1:], criterion)
+    opt = bobyqa(objective, layout.initial(), layout.lower_bounds(), optimizer or OptimizerOptions())
+    factor = objective.factor(opt.final)
+    if factor is None:  # cannot happen at a finite optimum; guards an all-infinite run
+        raise FloatingPointError("the objective could not be evaluated at any θ")
+    fit = LinearMixedModel(parsed, frame, design, A, layout, reml, opt, factor)
+    _warn_about(fit)
+    return fit
+
+
+def _warn_about(fit: LinearMixedModel) -> None:
+    if not fit.optinfo.converged:
+        warnings.warn(
+            f"the optimizer did not converge ({fit.optinfo.message}) after "
+            f"{fit.optinfo.evaluations} evaluations; the estimates may not be an optimum",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if fit.is_singular:
+        warnings.warn(
+            "boundary (singular) fit: some random-effect variance is (near) zero or a "
+            "correlation is ±1, so the random-effects structure is more complex than the data "
+            "support; consider removing terms or correlations, or keep it if it matches your design",
+            SingularFitWarning,
+            stacklevel=3,
+        )
+
+
+@dataclass(frozen=True)
+class LinearMixedModel:
+    """A fitted linear mixed model.  Immutable; derived quantities are computed on first use.
+
+    Attributes
+    ----------
+    formula
+        The parsed formula.
+    frame
+        The rows used (and how many were dropped).
+    design
+        y, X and the random-effects terms (ordered largest first, as lme4).
+    A
+        The cross-product blocks the fit was computed from.
+    layout
+        Where each term's template lives in θ.
+    reml
+        True for a REML fit, False for maximum likelihood.
+    optinfo
+        The optimizer's record: evaluations, convergence, message.
+    factor
+        The blocked Cholesky factor at θ̂.
+    """
+
+    formula: MixedFormula
+    frame: ModelFrame
+    design: Design
+    A: CrossProducts
+    layout: ThetaLayout
+    reml: bool
+    optinfo: OptSummary
+    factor: Factor
+
+    # -- estimates -------------------------------------------------------------------
+
+    @cached_property
+    def _solution(self) -> Solution:
+        return solve(self.factor, self.A, self._levels)
+
+    @property
+    def _levels(self) -> tuple[int, ...]:
+        return tuple(t.nlevels for t in self.design.terms)
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Relative covariance factors, lme4's order; shape (nθ,)."""
+        return self.optinfo.final.copy()
+
+    @property
+    def fixef_names(self) -> tuple[str, ...]:
+        return self.design.fixed.names
+
+    @property
+    def fixef(self) -> pd.Series:
+        """Fixed-effect estimates β̂, indexed by coefficient name."""
+        return pd.Series(self._solution.beta, index=list(self.fixef_names), name="estimate")
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard deviation: sqrt(r²/n) for ML, sqrt(r²/(n−p)) for REML."""
+        return float(np.sqrt(self._solution.pwrss / self._dof))
+
+    @property
+    def _dof(self) -> int:
+        return self.nobs - self.design.p if self.reml else self.nobs
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of β̂, σ² (L_X L_Xᵀ)⁻¹; p × p."""
+        names = list(self.fixef_names)
+        V = self.sigma**2 * np.linalg.inv(self._solution.XtVinvX)
+        return pd.DataFrame((V + V.T) / 2, index=names, columns=names)
+
+    # -- likelihood --------------------------------------------------------------------
+
+    @property
+    def objective(self) -> float:
+        """The optimized criterion: REML criterion for REML fits, ML deviance for ML fits."""
+        return (reml_criterion if self.reml else ml_deviance)(self.factor)
+
+    @property
+    def deviance(self) -> float:
+        """ML deviance −2 log L at the estimates (for REML fits, evaluated at the REML θ̂)."""
+        return ml_deviance(self.factor)
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (the REML log-likelihood for REML fits, as lme4's logLik)."""
+        return -self.objective / 2
+
+    @property
+    def npar(self) -> int:
+        """Number of parameters: fixed effects, θ, and σ."""
+        return self.design.p + self.layout.size + 1
+
+    @property
+    def aic(self) -> float:
+        return self.objective + 2 * self.npar
+
+    @property
+    def bic(self) -> float:
+        return self.objective + self.npar * float(np.log(self.nobs))
+
+    @property
+    def nobs(self) -> int:
+        return self.design.n
+
+    @property
+    def df_resid(self) -> int:
+        return self.nobs - self.npar
+
+    # -- random effects ------------------------------------------------------------------
+
+    @property
+    def ngroups(self) -> dict[str, int]:
+        """Number of levels of each grouping factor."""
+        return {t.factor.name: t.nlevels for t in self.design.terms}
+
+    @cached_property
+    def group_names(self) -> tuple[str, ...]:
+        """lme4's label per term: a second term on the same factor gets ``.1``, and so on."""
+        seen: dict[str, int] = {}
+        out = []
+        for t in self.design.terms:
+            n = seen.get(t.factor.name, 0)
+            out.append(t.factor.name if n == 0 else f"{t.factor.name}.{n}")
+            seen[t.factor.name] = n + 1
+        return tuple(out)
+
+    @property
+    def is_singular(self) -> bool:
+        """True when a template diagonal is below 1e-4: a variance at (or near) zero."""
+        diag = self.theta[self.layout.is_diagonal]
+        return bool(np.any(diag < SINGULAR_TOL))
+
+    @property
+    def covariances(self) -> list[np.ndarray]:
+        """Random-effects covariance matrix of each term (k_j × k_j), model order."""
+        return self.layout.covariances(self.theta, self.sigma)
+
+    @cached_property
+    def varcorr(self) -> pd.DataFrame:
+        """lme4's ``as.data.frame(VarCorr(m))``: variances, then covariances, residual last.
+
+        Columns ``group``, ``var1``, ``var2`` (None for a variance), ``vcov`` and ``sdcor``
+        (the standard deviation, or for a covariance the correlation).
+        """
+        rows: list[tuple[str, str | None, str | None, float, float]] = []
+        for group, term, cov in zip(self.group_names, self.design.terms, self.covariances):
+            sd, corr = sd_and_corr(cov)
+            rows += [(group, name, None, cov[i, i], sd[i]) for i, name in enumerate(term.names)]
+            k = len(term.names)
+            rows += [
+                (group, term.names[i], term.names[j], cov[j, i], corr[j, i])
+                for i in range(k)
+                for j in range(i + 1, k)
+            ]
+        rows.append(("Residual", None, None, self.sigma**2, self.sigma))
+        return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+
+    @cached_property
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes per grouping factor: levels × coefficients (terms on one factor joined)."""
+        return self._per_factor(self._solution.b)
+
+    @cached_property
+    def ranef_se(self) -> dict[str, pd.DataFrame]:
+        """Conditional standard deviations of the random effects, shaped as `ranef`."""
+        blocks = conditional_covariances(self.factor, self.A, self._levels)
+        sds = [self.sigma * np.sqrt(np.diagonal(C, axis1=1, axis2=2)) for C in blocks]
+        return self._per_factor(sds)
+
+    @property
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """lme4's ``coef()``: fixed effects plus each level's random effects, all fixed columns."""
+        out = {}
+        for name, frame in self.ranef.items():
+            table = pd.DataFrame(
+                np.tile(self._solution.beta, (len(frame), 1)),
+                index=frame.index,
+                columns=list(self.fixef_names),
+            )
+            for col in frame.columns:
+                table[col] = frame[col] + table[col] if col in table else frame[col]
+            out[name] = table
+        return out
+
+    def _per_factor(self, values: list[np.ndarray]) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        for term, v in zip(self.design.terms, values):
+            name = term.factor.name
+            frame = pd.DataFrame(v, index=list(term.factor.levels), columns=list(term.names))
+            out[name] = frame if name not in out else out[name].join(frame, rsuffix=".1")
+        return out
+
+    # -- fitted values and prediction ------------------------------------------------------
+
+    @cached_property
+    def fitted(self) -> np.ndarray:
+        """Fitted values Xβ̂ + Zb̂ over the rows used; shape (n,)."""
+        out = self.design.fixed.X @ self._solution.beta
+        for term, b in zip(self.design.terms, self._solution.b):
+            out = out + np.einsum("ik,ik->i", term.z, b[term.factor.refs])
+        return out
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """Response minus fitted values; shape (n,)."""
+        return self.design.y - self.fitted
+
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        *,
+        include_random: bool = True,
+        allow_new_levels: bool = False,
+    ) -> np.ndarray:
+        """Predictions for new data, encoded with the training encoding.
+
+        Parameters
+        ----------
+        newdata
+            Rows to predict; None for the fitted rows.
+        include_random
+            Add the conditional modes of the rows' levels (lme4's ``re.form = NULL``); when
+            False, the population-level prediction Xβ̂ (``re.form = NA``).
+        allow_new_levels
+            Predict levels not seen in fitting at the population level (random effect 0)
+            instead of raising `NewLevelError`.
+
+        Returns
+        -------
+        ndarray
+            Shape (m,); NaN where a needed value of `newdata` is missing.
+        """
+        if newdata is None:
+            return self.fitted.copy() if include_random else self.design.fixed.X @ self._solution.beta
+        data = as_pandas(newdata)
+        out = self.design.fixed.matrix(data) @ self._solution.beta
+        if include_random:
+            for term, b in zip(self.design.terms, self._solution.b):
+                out = out + term.contribution(data, b, allow_new_levels)
+        return np.asarray(out, dtype=float)
+
+    # -- presentation -----------------------------------------------------------------------
+
+    def summary(self) -> LmerSummary:
+        """lme4-style summary: ``str()`` gives the text, its parts are DataFrames."""
+        from mixedfx.report.summary import LmerSummary
+
+        return LmerSummary.of(self)
+
+    def coef_table(self) -> pd.DataFrame:
+        """Estimates, standard errors and t values of the fixed effects."""
+        se = np.sqrt(np.diag(self.vcov.to_numpy()))
+        beta = self._solution.beta
+        return pd.DataFrame(
+            {"estimate": beta, "std_error": se, "statistic": beta / se},
+            index=list(self.fixef_names),
+        )
+
+    def __repr__(self) -> str:
+        kind = "REML" if self.reml else "ML"
+        return (
+            f"<LinearMixedModel {self.formula.text!r} fit by {kind}: nobs={self.nobs}, "
+            f"objective={self.objective:.4f}, evaluations={self.optinfo.evaluations}>"
+        )

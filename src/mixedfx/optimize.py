@@ -1,0 +1,105 @@
+"""Stage 6, optimize: minimize the profiled deviance over θ with BOBYQA (NLopt).
+
+BOBYQA is what lme4 (``nloptwrap``) and MixedModels.jl use by default: derivative-free,
+bound-constrained, and economical in evaluations for the few parameters θ has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import nlopt
+import numpy as np
+
+_RESULTS = {
+    nlopt.SUCCESS: "success",
+    nlopt.STOPVAL_REACHED: "stopval reached",
+    nlopt.FTOL_REACHED: "ftol reached",
+    nlopt.XTOL_REACHED: "xtol reached",
+    nlopt.MAXEVAL_REACHED: "maximum number of evaluations reached",
+    nlopt.MAXTIME_REACHED: "maximum time reached",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizerOptions:
+    """Stopping rules, lme4's ``nloptwrap`` defaults.
+
+    Attributes
+    ----------
+    ftol_abs, xtol_abs
+        Stop when an iteration changes the objective, or every θ entry, by less.
+    maxeval
+        Most objective evaluations allowed.
+    """
+
+    ftol_abs: float = 1e-8
+    xtol_abs: float = 1e-8
+    maxeval: int = 100_000
+
+
+@dataclass(frozen=True)
+class OptSummary:
+    """What the optimizer did.
+
+    Attributes
+    ----------
+    initial, final
+        θ at the start and at the optimum.
+    fmin
+        The objective at `final`.
+    evaluations
+        Number of objective evaluations.
+    converged
+        True when a stopping tolerance, not an evaluation limit or failure, ended the run.
+    message
+        NLopt's reason for stopping.
+    """
+
+    algorithm: str
+    initial: np.ndarray
+    final: np.ndarray
+    fmin: float
+    evaluations: int
+    converged: bool
+    message: str
+    options: OptimizerOptions = field(default_factory=OptimizerOptions)
+
+
+def bobyqa(
+    objective: Callable[[np.ndarray], float],
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    options: OptimizerOptions,
+) -> OptSummary:
+    """Minimize `objective` from `theta0` subject to θ ≥ `lower` (entries may be -inf)."""
+    count = 0
+    best = (math.inf, np.array(theta0, dtype=float))
+
+    def wrapped(x: np.ndarray, grad: np.ndarray) -> float:
+        nonlocal count, best
+        count += 1
+        value = float(objective(x))
+        if value < best[0]:
+            best = (value, x.copy())
+        return value
+
+    opt = nlopt.opt(nlopt.LN_BOBYQA, len(theta0))
+    opt.set_min_objective(wrapped)
+    opt.set_lower_bounds(lower)
+    opt.set_ftol_abs(options.ftol_abs)
+    opt.set_xtol_abs(options.xtol_abs)
+    opt.set_maxeval(options.maxeval)
+    try:
+        opt.optimize(np.asarray(theta0, dtype=float))
+        code = opt.last_optimize_result()
+    except nlopt.RoundoffLimited:
+        code = nlopt.FAILURE  # best point so far is still a valid answer; reported as such
+    converged = code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED)
+    message = _RESULTS.get(code, f"NLopt stopped with code {code} (round-off limited)")
+    return OptSummary(
+        "NLOPT_LN_BOBYQA", np.array(theta0, dtype=float), best[1], best[0], count, converged,
+        message, options,
+    )
