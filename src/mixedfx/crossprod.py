@@ -66,7 +66,7 @@ def cross_products(design: Design, chunk_rows: int = CHUNK_ROWS) -> CrossProduct
         Z1 = term_matrix(first, rows)
         B = B + (W.T @ Z1).tocsr()
         R += np.asarray((W.T @ W).toarray())
-    return CrossProducts(A11, off_diagonal(B), R, design.n, design.p, q_rest)
+    return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, design.p, q_rest)
 
 
 def term_matrix(term: RandomTerm, rows: slice = slice(None)) -> sp.csr_matrix:

@@ -138,16 +138,19 @@ class ProfiledDeviance:
         L11 = batched_cholesky(S)
         Y = batched_lower_solve(L11, T1.T[None, :, :])
         W = np.swapaxes(Y, 1, 2) @ Y  # T₁ S_g⁻¹ T₁ᵀ per level
-        M = self.A.R - self.A.B.schur(W)
+        M = self.A.R.copy()
+        self.A.B.subtract_schur(M, W)
         for (rows, _), T in zip(self._rest, templates[1:]):
             scale_rows(M, rows, T)
             scale_rows(M.T, rows, T)
         q = self.A.q_rest
         M[np.arange(q), np.arange(q)] += 1.0
-        Lrest, info = lapack.dpotrf(M, lower=1, clean=0, overwrite_a=1)
+        # Mᵀ is M's memory in the Fortran order LAPACK wants (no copy); its upper triangle is
+        # M's lower, the one that is up to date.  The upper factor U of Mᵀ is Lᵀ.
+        U, info = lapack.dpotrf(M.T, lower=0, clean=0, overwrite_a=1)
         if info != 0:
             return None
-        return Factor(theta, templates, L11, Lrest, q, self.A.p, self.A.n)
+        return Factor(theta, templates, L11, U.T, q, self.A.p, self.A.n)
 
 
 def scale_rows(M: np.ndarray, rows: slice, T: np.ndarray) -> None:

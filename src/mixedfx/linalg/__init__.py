@@ -1,11 +1,18 @@
 """Block storage and the blocked Cholesky factor of the penalized cross-product matrix."""
 
 from mixedfx.linalg.blockdiag import batched_cholesky, batched_lower_solve
-from mixedfx.linalg.offdiag import DenseBlock, OffDiagonal, SparseBlock, off_diagonal
+from mixedfx.linalg.offdiag import (
+    DenseBlock,
+    OffDiagonal,
+    PatternBlock,
+    SparseBlock,
+    off_diagonal,
+)
 
 __all__ = [
     "DenseBlock",
     "OffDiagonal",
+    "PatternBlock",
     "SparseBlock",
     "batched_cholesky",
     "batched_lower_solve",

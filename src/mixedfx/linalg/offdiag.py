@@ -15,13 +15,19 @@ import scipy.sparse as sp
 # Dense storage when B has at least this fraction of non-zeros or is this small.
 DENSE_FRACTION = 0.2
 DENSE_SIZE = 200_000
+# Most products B[i, ga] B[j, gb] worth precomputing (8 bytes each, plus indices).
+PATTERN_BUDGET = 30_000_000
 
 
 class OffDiagonal(Protocol):
     """What the factorization needs of B (shape r × ℓ₁k₁)."""
 
-    def schur(self, W: np.ndarray) -> np.ndarray:
-        """B · blockdiag(W) · Bᵀ for W of shape (ℓ₁, k₁, k₁); returns a dense (r, r) array."""
+    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
+        """In place: M ← M − B · blockdiag(W) · Bᵀ, for W of shape (ℓ₁, k₁, k₁).
+
+        Only M's lower triangle is guaranteed to be updated: the dense factorization that
+        follows reads nothing else.
+        """
         ...
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
@@ -39,9 +45,9 @@ class DenseBlock:
 
     B: np.ndarray
 
-    def schur(self, W: np.ndarray) -> np.ndarray:
+    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         BW = self.right_blocks(slice(None), W)
-        return BW @ self.B.T
+        M -= BW @ self.B.T
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return self.B.T @ v
@@ -58,15 +64,67 @@ class SparseBlock:
 
     B: sp.csr_matrix
 
-    def schur(self, W: np.ndarray) -> np.ndarray:
-        product = self.B @ _block_diagonal(W) @ self.B.T
-        return np.asarray(product.toarray())
+    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
+        M -= (self.B @ _block_diagonal(W) @ self.B.T).toarray()
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return np.asarray(self.B.T @ v)
 
     def right_blocks(self, rows: slice, blocks: np.ndarray) -> np.ndarray:
         return np.asarray((self.B[rows] @ _block_diagonal(blocks)).toarray())
+
+
+@dataclass(frozen=True)
+class PatternBlock:
+    """Sparse B with the products of its entries precomputed for the Schur complement.
+
+    G = B · blockdiag(W) · Bᵀ is linear in W, so its lower triangle is ``P @ vec(W)`` with
+    P[(i, j), (g, a, b)] = B[i, ga] B[j, gb]: one sparse mat-vec per evaluation instead of
+    a sparse-sparse product with its symbolic phase.  Used when P fits `PATTERN_BUDGET`.
+
+    Attributes
+    ----------
+    sparse
+        B itself, for the operations evaluated once per fit.
+    P
+        Shape (number of lower-triangle positions of G that can be non-zero, ℓk²).
+    rows, cols
+        Those positions in G.
+    """
+
+    sparse: SparseBlock
+    P: sp.csr_matrix
+    rows: np.ndarray
+    cols: np.ndarray
+
+    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
+        M[self.rows, self.cols] -= self.P @ W.ravel()
+
+    def rmatvec(self, v: np.ndarray) -> np.ndarray:
+        return self.sparse.rmatvec(v)
+
+    def right_blocks(self, rows: slice, blocks: np.ndarray) -> np.ndarray:
+        return self.sparse.right_blocks(rows, blocks)
+
+
+def _pattern(B: sp.csr_matrix, k: int) -> PatternBlock:
+    """Precompute P for `PatternBlock` from B whose columns come in level blocks of width k."""
+    C = B.tocoo()
+    level, a = np.divmod(C.col, k)
+    order = np.argsort(level, kind="stable")
+    row, level, a, val = C.row[order], level[order], a[order], C.data[order]
+    starts = np.searchsorted(level, np.arange(level.max() + 2 if level.size else 1))
+    sizes = np.diff(starts)[level]
+    e1 = np.repeat(np.arange(level.size), sizes)
+    e2 = starts[level][e1] + (np.arange(e1.size) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+    lower = row[e1] >= row[e2]
+    e1, e2 = e1[lower], e2[lower]
+    r = B.shape[0]
+    position, slot = np.unique(row[e1] * r + row[e2], return_inverse=True)
+    column = (level[e1] * k + a[e1]) * k + a[e2]
+    n_levels = B.shape[1] // k
+    P = sp.csr_matrix((val[e1] * val[e2], (slot.ravel(), column)), shape=(position.size, n_levels * k * k))
+    return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
 
 
 def _block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
@@ -77,12 +135,13 @@ def _block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
     return bsr.tocsr()
 
 
-def off_diagonal(B: sp.spmatrix | np.ndarray) -> DenseBlock | SparseBlock:
-    """Choose the storage for B by its size and fill."""
-    if isinstance(B, np.ndarray):
-        return DenseBlock(B)
+def off_diagonal(B: sp.spmatrix, k: int) -> DenseBlock | SparseBlock | PatternBlock:
+    """Choose the storage for B (columns in level blocks of width k) by its size and fill."""
     B = sp.csr_matrix(B)
     size = B.shape[0] * B.shape[1]
     if size <= DENSE_SIZE or B.nnz >= DENSE_FRACTION * size:
         return DenseBlock(B.toarray())
+    per_level = np.bincount(B.tocoo().col // k, minlength=B.shape[1] // k)
+    if float(np.sum(per_level.astype(float) ** 2)) <= PATTERN_BUDGET:
+        return _pattern(B, k)
     return SparseBlock(B)
