@@ -92,7 +92,7 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
 
 
 def as_pandas(data: object) -> pd.DataFrame:
-    """Accept a pandas frame, anything with ``to_pandas()`` (polars, pyarrow) or a dict of columns."""
+    """Accept a pandas frame, anything with ``to_pandas()`` (polars, pyarrow), or a dict."""
     if isinstance(data, pd.DataFrame):
         return data
     to_pandas = getattr(data, "to_pandas", None)

@@ -73,7 +73,9 @@ def lmer(
     criterion = reml_criterion if reml else ml_deviance
     levels = tuple(t.nlevels for t in design.terms)
     objective = ProfiledDeviance(A, layout, levels[1:], criterion)
-    opt = bobyqa(objective, layout.initial(), layout.lower_bounds(), optimizer or OptimizerOptions())
+    opt = bobyqa(
+        objective, layout.initial(), layout.lower_bounds(), optimizer or OptimizerOptions()
+    )
     factor = objective.factor(opt.final)
     if factor is None:  # cannot happen at a finite optimum; guards an all-infinite run
         raise FloatingPointError("the objective could not be evaluated at any θ")
@@ -94,7 +96,8 @@ def _warn_about(fit: LinearMixedModel) -> None:
         warnings.warn(
             "boundary (singular) fit: some random-effect variance is (near) zero or a "
             "correlation is ±1, so the random-effects structure is more complex than the data "
-            "support; consider removing terms or correlations, or keep it if it matches your design",
+            "support; consider removing terms or correlations, or keep it if it matches "
+            "your design",
             SingularFitWarning,
             stacklevel=3,
         )
@@ -262,7 +265,7 @@ class LinearMixedModel:
 
     @cached_property
     def ranef(self) -> dict[str, pd.DataFrame]:
-        """Conditional modes per grouping factor: levels × coefficients (terms on one factor joined)."""
+        """Conditional modes per grouping factor: levels × coefficients, terms joined per factor."""
         return self._per_factor(self._solution.b)
 
     @cached_property
@@ -336,7 +339,9 @@ class LinearMixedModel:
             Shape (m,); NaN where a needed value of `newdata` is missing.
         """
         if newdata is None:
-            return self.fitted.copy() if include_random else self.design.fixed.X @ self._solution.beta
+            return (
+                self.fitted.copy() if include_random else self.design.fixed.X @ self._solution.beta
+            )
         data = as_pandas(newdata)
         out = self.design.fixed.matrix(data) @ self._solution.beta
         if include_random:

@@ -100,6 +100,12 @@ def bobyqa(
     converged = code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED)
     message = _RESULTS.get(code, f"NLopt stopped with code {code} (round-off limited)")
     return OptSummary(
-        "NLOPT_LN_BOBYQA", np.array(theta0, dtype=float), best[1], best[0], count, converged,
-        message, options,
+        "NLOPT_LN_BOBYQA",
+        np.array(theta0, dtype=float),
+        best[1],
+        best[0],
+        count,
+        converged,
+        message,
+        options,
     )

@@ -49,8 +49,8 @@ def solve(factor: Factor, A: CrossProducts, levels: tuple[int, ...]) -> Solution
     v = solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T")
     beta = v[q : q + p]
     b_rest = _rest_modes(v[:q], factor.templates[1:], levels[1:])
-    residual_weights = np.concatenate([-np.concatenate([x.ravel() for x in b_rest] or [[]]),
-                                       -beta, [1.0]])
+    # Bᵀ [−b_rest; −β; 1] = Z₁ᵀ (y − Xβ − Z_rest b_rest)
+    residual_weights = np.concatenate([*(-x.ravel() for x in b_rest), -beta, [1.0]])
     rhs = A.B.rmatvec(residual_weights).reshape(levels[0], -1, 1)
     T1 = factor.templates[0]
     u1 = _solve_first(factor.L11, np.swapaxes(T1, 0, 1)[None] @ rhs)
@@ -59,7 +59,9 @@ def solve(factor: Factor, A: CrossProducts, levels: tuple[int, ...]) -> Solution
     return Solution(beta, [b1, *b_rest], factor.pwrss, LX @ LX.T)
 
 
-def _rest_modes(u: np.ndarray, templates: list[np.ndarray], levels: tuple[int, ...]) -> list[np.ndarray]:
+def _rest_modes(
+    u: np.ndarray, templates: list[np.ndarray], levels: tuple[int, ...]
+) -> list[np.ndarray]:
     out, start = [], 0
     for T, ell in zip(templates, levels):
         k = T.shape[0]
@@ -76,7 +78,9 @@ def _solve_first(L11: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return batched_lower_solve(Lt, half[:, ::-1, :])[:, ::-1, :]
 
 
-def conditional_covariances(factor: Factor, A: CrossProducts, levels: tuple[int, ...]) -> list[np.ndarray]:
+def conditional_covariances(
+    factor: Factor, A: CrossProducts, levels: tuple[int, ...]
+) -> list[np.ndarray]:
     """Diagonal blocks of Λ (ΛᵀZᵀZΛ + I)⁻¹ Λᵀ per term, shape (ℓ_j, k_j, k_j).
 
     Times σ² these are the conditional covariances of the random effects given β̂, what lme4's

@@ -88,7 +88,9 @@ def _inside_number(text: str, i: int) -> bool:
     return len(head) >= 2 and head[-1] in "eE" and head[-2].isdigit() and head == text[:i]
 
 
-def _append(pieces: list[Summand], sign: str, text: str, start: int, stop: int, offset: int) -> None:
+def _append(
+    pieces: list[Summand], sign: str, text: str, start: int, stop: int, offset: int
+) -> None:
     raw = text[start:stop]
     stripped = raw.strip()
     if stripped:

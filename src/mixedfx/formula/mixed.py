@@ -118,8 +118,9 @@ def _check_fixed(fixed: str, formula: str, where: int) -> None:
         Formula(fixed)
     except FormulaicError as exc:
         first_line = str(exc).splitlines()[0]
-        raise FormulaError(f"cannot read the fixed-effects part {fixed!r}: {first_line}",
-                           formula, where) from None
+        raise FormulaError(
+            f"cannot read the fixed-effects part {fixed!r}: {first_line}", formula, where
+        ) from None
 
 
 def _expand(bar: RawBar, formula: str) -> list[BarTerm]:
@@ -160,6 +161,7 @@ def _uncorrelated_exprs(bar: RawBar, formula: str) -> list[str]:
     try:
         terms = [str(t) for t in Formula(bar.lhs)]
     except FormulaicError as exc:
-        raise FormulaError(f"cannot read {bar.lhs!r}: {str(exc).splitlines()[0]}",
-                           formula, bar.start) from None
+        raise FormulaError(
+            f"cannot read {bar.lhs!r}: {str(exc).splitlines()[0]}", formula, bar.start
+        ) from None
     return ["1" if t == "1" else f"0 + {t}" for t in terms]

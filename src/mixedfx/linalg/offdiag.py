@@ -123,7 +123,9 @@ def _pattern(B: sp.csr_matrix, k: int) -> PatternBlock:
     position, slot = np.unique(row[e1] * r + row[e2], return_inverse=True)
     column = (level[e1] * k + a[e1]) * k + a[e2]
     n_levels = B.shape[1] // k
-    P = sp.csr_matrix((val[e1] * val[e2], (slot.ravel(), column)), shape=(position.size, n_levels * k * k))
+    P = sp.csr_matrix(
+        (val[e1] * val[e2], (slot.ravel(), column)), shape=(position.size, n_levels * k * k)
+    )
     return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
 
 
