@@ -20,6 +20,7 @@ from mixedfx.errors import (
     UnknownColumnError,
 )
 from mixedfx.formula import MixedFormula, parse_formula
+from mixedfx.inference import anova
 from mixedfx.lmm import LinearMixedModel, lmer
 from mixedfx.optimize import OptimizerOptions, OptSummary
 
@@ -42,6 +43,7 @@ __all__ = [
     "SingularFitWarning",
     "UnknownColumnError",
     "__version__",
+    "anova",
     "datasets",
     "lmer",
     "parse_formula",

@@ -41,13 +41,27 @@ class ModelFrame:
 
 def used_variables(formula: MixedFormula) -> list[str]:
     """The data columns `formula` reads, in first-use order (response, fixed, random)."""
-    names: list[str] = []
-    pieces = [formula.response, formula.fixed] + [t.expr for t in formula.random]
-    for piece in pieces:
-        names.extend(sorted(Formula(piece).required_variables))
-    for term in formula.random:
+    response = sorted(Formula(formula.response).required_variables)
+    return list(dict.fromkeys(response + predictor_variables(formula, include_random=True)))
+
+
+def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[str]:
+    """The columns needed to predict: the fixed part's, and the random terms' if included."""
+    names = sorted(Formula(formula.fixed).required_variables)
+    for term in formula.random if include_random else ():
+        names.extend(sorted(Formula(term.expr).required_variables))
         names.extend(term.factors)
     return list(dict.fromkeys(names))
+
+
+def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:
+    """Raise `UnknownColumnError` naming the columns of `columns` that `data` lacks."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise UnknownColumnError(
+            f"column(s) {missing} named in the formula are not in the {role}; "
+            f"it has columns {list(map(str, data.columns))}"
+        )
 
 
 def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
@@ -67,12 +81,7 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     """
     data = as_pandas(data)
     columns = used_variables(formula)
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise UnknownColumnError(
-            f"column(s) {missing} named in the formula are not in the data; "
-            f"the data has columns {list(map(str, data.columns))}"
-        )
+    check_columns(data, columns, "data")
     used = data.loc[:, columns]
     complete = used.notna().all(axis=1).to_numpy()
     n_dropped = int((~complete).sum())

@@ -21,7 +21,13 @@ from mixedfx.crossprod import CrossProducts, cross_products
 from mixedfx.design import Design, build_design
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning
 from mixedfx.formula import MixedFormula, parse_formula
-from mixedfx.frame import ModelFrame, as_pandas, model_frame
+from mixedfx.frame import (
+    ModelFrame,
+    as_pandas,
+    check_columns,
+    model_frame,
+    predictor_variables,
+)
 from mixedfx.objective import Factor, ProfiledDeviance, ml_deviance, reml_criterion
 from mixedfx.optimize import OptimizerOptions, OptSummary, bobyqa
 from mixedfx.solution import Solution, conditional_covariances, solve
@@ -343,6 +349,8 @@ class LinearMixedModel:
                 self.fitted.copy() if include_random else self.design.fixed.X @ self._solution.beta
             )
         data = as_pandas(newdata)
+        needed = predictor_variables(self.formula, include_random=include_random)
+        check_columns(data, needed, "new data")
         out = self.design.fixed.matrix(data) @ self._solution.beta
         if include_random:
             for term, b in zip(self.design.terms, self._solution.b):
