@@ -27,7 +27,7 @@ from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
-from mixedfx.linalg import batched_cholesky, batched_lower_solve
+from mixedfx.linalg import batched_cholesky, batched_lower_solve, congruence, gram
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -134,10 +134,9 @@ class ProfiledDeviance:
         theta = np.asarray(theta, dtype=float)
         templates = self.layout.templates(theta)
         T1 = templates[0]
-        S = T1.T @ self.A.A11 @ T1 + self._eye1
+        S = congruence(self.A.A11, T1) + self._eye1
         L11 = batched_cholesky(S)
-        Y = batched_lower_solve(L11, T1.T[None, :, :])
-        W = np.swapaxes(Y, 1, 2) @ Y  # T₁ S_g⁻¹ T₁ᵀ per level
+        W = gram(batched_lower_solve(L11, T1.T[None, :, :]))  # T₁ S_g⁻¹ T₁ᵀ per level
         M = self.A.R.copy()
         self.A.B.subtract_schur(M, W)
         for (rows, _), T in zip(self._rest, templates[1:]):

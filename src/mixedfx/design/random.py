@@ -150,13 +150,14 @@ def _factor_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         uniques, codes = np.unique(values, return_inverse=True)
     except TypeError:  # mixed types: order by their text
         uniques, codes = np.unique(values.astype(str), return_inverse=True)
-    return codes.astype(np.int64).ravel(), np.asarray([_label(v) for v in uniques], dtype=object)
+    return codes.astype(np.int64).ravel(), _text(uniques)
 
 
-def _label(value: object) -> str:
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+def _text(values: np.ndarray) -> np.ndarray:
+    """Level labels as text; whole floats print without ``.0`` (R writes 308, not 308.0)."""
+    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+        values = values.astype(np.int64)
+    return values.astype(str).astype(object)
 
 
 def _combine_labels(used: np.ndarray, per_column: list[np.ndarray]) -> tuple[str, ...]:
@@ -175,7 +176,7 @@ def _labels(data: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise DataError(f"new data lack the grouping column(s) {missing}")
-    parts = [[_label(v) for v in data[c].to_numpy()] for c in columns]
+    parts = [_text(np.asarray(data[c].to_numpy())) for c in columns]
     return [":".join(p) for p in zip(*parts)]
 
 

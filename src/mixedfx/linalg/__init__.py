@@ -1,6 +1,6 @@
 """Block storage and the blocked Cholesky factor of the penalized cross-product matrix."""
 
-from mixedfx.linalg.blockdiag import batched_cholesky, batched_lower_solve
+from mixedfx.linalg.blockdiag import batched_cholesky, batched_lower_solve, congruence, gram
 from mixedfx.linalg.offdiag import (
     DenseBlock,
     OffDiagonal,
@@ -16,5 +16,7 @@ __all__ = [
     "SparseBlock",
     "batched_cholesky",
     "batched_lower_solve",
+    "congruence",
+    "gram",
     "off_diagonal",
 ]

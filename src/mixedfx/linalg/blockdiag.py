@@ -1,13 +1,34 @@
 """Batched operations on block-diagonal matrices stored as an (ℓ, k, k) array of blocks.
 
 The first random-effects term's diagonal block ΛᵀZᵀZΛ + I is block diagonal with one k × k
-block per level; factoring it level by level in one vectorized call is what keeps the cost
-linear in the number of levels.
+block per level; factoring it level by level in one vectorized pass is what keeps the cost
+linear in the number of levels.  k is the number of coefficients of one term (1 to a few),
+so each routine loops over k in Python and runs every step as one array operation over all
+ℓ levels; numpy's generic stacked routines are several times slower for such tiny blocks.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def congruence(A: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Tᵀ A_g T for every block, as one matrix product.
+
+    Parameters
+    ----------
+    A
+        Shape (ℓ, k, k).
+    T
+        Shape (k, k).
+
+    Returns
+    -------
+    ndarray
+        Shape (ℓ, k, k).  Row-major vec(Tᵀ A T) = vec(A) · (T ⊗ T).
+    """
+    ell, k, _ = A.shape
+    return (A.reshape(ell, k * k) @ np.kron(T, T)).reshape(ell, k, k)
 
 
 def batched_cholesky(S: np.ndarray) -> np.ndarray:
@@ -16,16 +37,21 @@ def batched_cholesky(S: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     S
-        Shape (ℓ, k, k).
+        Shape (ℓ, k, k); only the lower triangles are read.
 
     Returns
     -------
     ndarray
-        Shape (ℓ, k, k), lower triangular; for k = 1 simply the square roots.
+        Shape (ℓ, k, k), lower triangular.
     """
-    if S.shape[1] == 1:
-        return np.sqrt(S)
-    return np.linalg.cholesky(S)
+    ell, k, _ = S.shape
+    L = np.zeros_like(S)
+    for j in range(k):
+        L[:, j, j] = np.sqrt(S[:, j, j] - np.sum(L[:, j, :j] ** 2, axis=1))
+        for i in range(j + 1, k):
+            dot = np.sum(L[:, i, :j] * L[:, j, :j], axis=1)
+            L[:, i, j] = (S[:, i, j] - dot) / L[:, j, j]
+    return L
 
 
 def batched_lower_solve(L: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -46,7 +72,20 @@ def batched_lower_solve(L: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     k = L.shape[1]
     rhs = np.broadcast_to(rhs, (L.shape[0], k, rhs.shape[-1]))
     out = np.empty(rhs.shape)
-    for i in range(k):  # k is the number of coefficients of one term: tiny
-        acc = rhs[:, i, :] - np.einsum("gj,gjm->gm", L[:, i, :i], out[:, :i, :])
+    for i in range(k):
+        acc = rhs[:, i, :].copy()
+        for j in range(i):
+            acc -= L[:, i, j, None] * out[:, j, :]
         out[:, i, :] = acc / L[:, i, i, None]
+    return out
+
+
+def gram(Y: np.ndarray) -> np.ndarray:
+    """Y_gᵀ Y_g for every block: shape (ℓ, m, k) → (ℓ, k, k)."""
+    k = Y.shape[2]
+    out = np.empty((Y.shape[0], k, k))
+    for a in range(k):
+        for b in range(a, k):
+            out[:, a, b] = np.sum(Y[:, :, a] * Y[:, :, b], axis=1)
+            out[:, b, a] = out[:, a, b]
     return out
