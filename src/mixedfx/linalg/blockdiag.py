@@ -44,7 +44,7 @@ def batched_cholesky(S: np.ndarray) -> np.ndarray:
     ndarray
         Shape (ℓ, k, k), lower triangular.
     """
-    ell, k, _ = S.shape
+    k = S.shape[1]
     L = np.zeros_like(S)
     for j in range(k):
         L[:, j, j] = np.sqrt(S[:, j, j] - np.sum(L[:, j, :j] ** 2, axis=1))
