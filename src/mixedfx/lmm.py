@@ -312,6 +312,7 @@ class LinearMixedModel:
         out = self.design.fixed.X @ self._solution.beta
         for term, b in zip(self.design.terms, self._solution.b):
             out = out + np.einsum("ik,ik->i", term.z, b[term.factor.refs])
+        out.setflags(write=False)
         return out
 
     @property

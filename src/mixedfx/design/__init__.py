@@ -67,4 +67,11 @@ def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
             "and the variance components; use more data or fewer predictors"
         )
     ordered = sorted(terms, key=lambda t: -t.nlevels)
+    read_only(y, fixed.X, *(t.z for t in terms), *(t.factor.refs for t in terms))
     return Design(y, fixed, tuple(ordered))
+
+
+def read_only(*arrays: np.ndarray) -> None:
+    """Mark arrays read-only: a fit's data must not change under the results computed from it."""
+    for array in arrays:
+        array.setflags(write=False)
