@@ -1,0 +1,115 @@
+"""Plain-text rendering of a mixed-model summary, laid out as lme4's ``print(summary(m))``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixedfx.report.rformat import abbreviate, format_fixed, format_numbers, table, zapsmall
+from mixedfx.report.summary import LmerSummary
+
+DIGITS = 4  # lme4 prints with max(3, getOption("digits") - 3)
+MAX_CORRELATION_TERMS = 12  # lme4 leaves the correlation matrix out for more fixed effects
+
+
+def lmer_text(s: LmerSummary) -> str:
+    """The whole summary as text."""
+    method = "REML" if s.method == "REML" else "maximum likelihood"
+    blocks = [
+        f"Linear mixed model fit by {method} ['lmerMod']\nFormula: {s.formula}",
+        _criteria(s),
+        "Scaled residuals: \n" + _residuals(s),
+        "Random effects:\n" + _random(s) + "\n" + _groups(s),
+        "Fixed effects:\n" + _fixed(s),
+    ]
+    if 1 < len(s.fixed_effects) <= MAX_CORRELATION_TERMS:
+        blocks.append("Correlation of Fixed Effects:\n" + _correlation(s))
+    blocks.append("\n".join(_notes(s)))
+    return "\n\n".join(b for b in blocks if b) + "\n"
+
+
+def _criteria(s: LmerSummary) -> str:
+    if s.method == "REML":
+        (label, value), *_ = s.criteria.items()
+        return f"{label}: {value:.1f}"
+    header = [f"{k:>8s}" for k in s.criteria]
+    values = [
+        f"{v:>8.0f}" if k == "df.resid" else f"{v:>8.1f}" for k, v in s.criteria.items()
+    ]
+    return " ".join(header) + " \n" + " ".join(values) + " "
+
+
+def _residuals(s: LmerSummary) -> str:
+    values = format_numbers(zapsmall(s.scaled_residuals.to_numpy(), DIGITS + 1), DIGITS)
+    width = max(len(v) for v in [*values, *s.scaled_residuals.index])
+    head = " ".join(name.rjust(width) for name in s.scaled_residuals.index)
+    return head + " \n" + " ".join(v.rjust(width) for v in values) + " "
+
+
+def _random(s: LmerSummary) -> str:
+    re = s.random_effects
+    variance = format_numbers(re["variance"].to_numpy(), DIGITS)
+    std_dev = format_numbers(re["std_dev"].to_numpy(), DIGITS)
+    groups = [str(g) for g in re["group"]]
+    correlations = [tuple(c) for c in re["corr"]]
+    has_corr = any(correlations)
+    rows = []
+    for i, (group, name) in enumerate(zip(groups, re["name"])):
+        shown = "" if i > 0 and groups[i - 1] == group else group
+        cells = [shown, str(name), variance[i], std_dev[i]]
+        if has_corr:
+            corr = np.asarray(correlations[i], dtype=float)
+            cells.append(" ".join(format_fixed(corr, 2)) if corr.size else "")
+        rows.append(cells)
+    header = ["Groups", "Name", "Variance", "Std.Dev."] + (["Corr"] if has_corr else [])
+    return "\n".join(" " + line for line in table(rows, header, ["<"] * len(header)))
+
+
+def _groups(s: LmerSummary) -> str:
+    groups = "; ".join(f"{name}, {n}" for name, n in s.ngroups.items())
+    return f"Number of obs: {s.nobs}, groups:  {groups}"
+
+
+def _fixed(s: LmerSummary) -> str:
+    """lme4's ``printCoefmat``: estimates and SEs rounded together, t values to 3 decimals."""
+    fe = s.fixed_effects
+    if fe.empty:
+        return "(none)"
+    coef_se = fe[["Estimate", "Std. Error"]].to_numpy()
+    nonzero = np.abs(coef_se[coef_se != 0])
+    smallest = float(nonzero.min()) if nonzero.size else 1.0
+    decimals = max(1, DIGITS - (1 + int(np.floor(np.log10(smallest)))))
+    rounded = np.round(coef_se, decimals)
+    both = format_numbers(rounded.ravel(), DIGITS)
+    est, se = both[0::2], both[1::2]
+    tval = format_numbers(np.round(fe["t value"].to_numpy(), DIGITS - 1), DIGITS)
+    rows = [[str(n), e, v, t] for n, e, v, t in zip(fe.index, est, se, tval)]
+    header = ["", "Estimate", "Std. Error", "t value"]
+    return "\n".join(table(rows, header, ["<", ">", ">", ">"]))
+
+
+def _correlation(s: LmerSummary) -> str:
+    corr = s.fixed_correlation.to_numpy()
+    names = [str(n) for n in s.fixed_correlation.index]
+    p = len(names)
+    rows = []
+    for i in range(1, p):
+        cells = format_fixed(corr[i, :i], 3)
+        rows.append([names[i], *cells, *[""] * (p - 1 - i)])
+    header = ["", *(abbreviate(n) for n in names[:-1])]
+    return "\n".join(table(rows, header, ["<"] + [">"] * (p - 1)))
+
+
+def _notes(s: LmerSummary) -> list[str]:
+    notes = []
+    if s.singular:
+        notes.append(
+            "boundary (singular) fit: a random-effect variance is (near) zero or a correlation "
+            "is ±1; see LinearMixedModel.is_singular"
+        )
+    if s.n_dropped:
+        notes.append(f"{s.n_dropped} row(s) with missing values were removed before fitting")
+    if s.dropped_columns:
+        dropped = ", ".join(s.dropped_columns)
+        notes.append(f"fixed-effect columns dropped as linear combinations of others: {dropped}")
+    notes.append(f"Optimizer: {s.optimizer}")
+    return notes
