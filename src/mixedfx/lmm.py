@@ -301,7 +301,11 @@ class LinearMixedModel:
         for term, v in zip(self.design.terms, values):
             name = term.factor.name
             frame = pd.DataFrame(v, index=list(term.factor.levels), columns=list(term.names))
-            out[name] = frame if name not in out else out[name].join(frame, rsuffix=".1")
+            if name in out:  # a second term on the same factor: lme4 joins them per factor
+                clash = set(frame.columns) & set(out[name].columns)
+                frame = frame.rename(columns={c: f"{c}.1" for c in clash})
+                frame = pd.concat([out[name], frame], axis=1)
+            out[name] = frame
         return out
 
     # -- fitted values and prediction ------------------------------------------------------
