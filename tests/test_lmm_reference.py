@@ -13,9 +13,10 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import case, case_frame, lmer_cases
 
 import mixedfx as mfx
+
+from conftest import case, case_frame, lmer_cases
 
 
 def fit_case(name: str) -> tuple[dict, mfx.LinearMixedModel, np.ndarray]:
@@ -87,7 +88,7 @@ def test_conditional_modes(fitted) -> None:
     ref, fit, _ = fitted
     floor = 2e-4 * max(ref["sigma"], 1.0)
     for group, r in ref["ranef"].items():
-        key = [k for k in fit.ranef if norm(k) == norm(group)][0]
+        key = next(k for k in fit.ranef if norm(k) == norm(group))
         levels = [str(v) for v in r["levels"]]
         if key != group:  # lme4 writes 'cask:batch' levels as 'a:A'; ours follow our label
             levels = [":".join(reversed(v.split(":"))) for v in levels]
@@ -112,7 +113,7 @@ def test_fitted_residuals_prediction(fitted) -> None:
 
 
 def test_coef_is_fixed_plus_random() -> None:
-    ref, fit, _ = fit_case("sleepstudy_slopes_reml")
+    _ref, fit, _ = fit_case("sleepstudy_slopes_reml")
     coef = fit.coef["Subject"]
     expected = fit.ranef["Subject"] + fit.fixef.to_numpy()[None, :]
     np.testing.assert_allclose(coef.to_numpy(), expected.to_numpy(), rtol=1e-12)

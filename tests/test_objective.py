@@ -48,8 +48,10 @@ def pipeline(formula: str, data: pd.DataFrame) -> tuple[Design, ProfiledDeviance
     A = cross_products(design, chunk_rows=23)  # several chunks: the sum over chunks is tested too
     layout = ThetaLayout(tuple(t.k for t in design.terms))
     levels = tuple(t.nlevels for t in design.terms)[1:]
-    return design, ProfiledDeviance(A, layout, levels, ml_deviance), ProfiledDeviance(
-        A, layout, levels, reml_criterion
+    return (
+        design,
+        ProfiledDeviance(A, layout, levels, ml_deviance),
+        ProfiledDeviance(A, layout, levels, reml_criterion),
     )
 
 
@@ -92,8 +94,9 @@ def test_deviance_matches_dense_textbook(seed: int, which: str) -> None:
     rng = np.random.default_rng(seed)
     design, ml, reml = pipeline(DESIGNS[which], random_data(rng))
     layout = ml.layout
-    theta = np.where(layout.is_diagonal, rng.uniform(0.05, 2.0, layout.size),
-                     rng.normal(0, 0.5, layout.size))
+    theta = np.where(
+        layout.is_diagonal, rng.uniform(0.05, 2.0, layout.size), rng.normal(0, 0.5, layout.size)
+    )
     want_ml, want_reml = dense_deviances(design, theta)
     assert ml(theta) == pytest.approx(want_ml, rel=1e-8)
     assert reml(theta) == pytest.approx(want_reml, rel=1e-8)
@@ -128,7 +131,9 @@ def test_ml_and_reml_relation(rng) -> None:
     assert factor is not None
     n, p, r2 = design.n, design.p, factor.pwrss
     expected = (
-        factor.logdet_X - p * (1 + np.log(2 * np.pi)) + (n - p) * np.log(r2 / (n - p))
+        factor.logdet_X
+        - p * (1 + np.log(2 * np.pi))
+        + (n - p) * np.log(r2 / (n - p))
         - n * np.log(r2 / n)
     )
     assert reml(theta) - ml(theta) == pytest.approx(expected, rel=1e-10)

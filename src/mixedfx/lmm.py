@@ -356,11 +356,14 @@ class LinearMixedModel:
         data = as_pandas(newdata)
         needed = predictor_variables(self.formula, include_random=include_random)
         check_columns(data, needed, "new data")
-        out = self.design.fixed.matrix(data) @ self._solution.beta
+        complete = data[needed].notna().all(axis=1).to_numpy()
+        rows = data.loc[complete].reset_index(drop=True)
+        out = np.full(len(data), np.nan)
+        out[complete] = self.design.fixed.matrix(rows) @ self._solution.beta
         if include_random:
             for term, b in zip(self.design.terms, self._solution.b):
-                out = out + term.contribution(data, b, allow_new_levels)
-        return np.asarray(out, dtype=float)
+                out[complete] += term.contribution(rows, b, allow_new_levels)
+        return out
 
     # -- presentation -----------------------------------------------------------------------
 

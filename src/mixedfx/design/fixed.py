@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from formulaic import ModelSpec, model_matrix
-from formulaic.errors import FormulaicError
+from formulaic.errors import DataMismatchWarning, FormulaicError
 
 from mixedfx.design.names import r_name
-from mixedfx.errors import DataError, FormulaError, RankDeficiencyWarning
+from mixedfx.errors import DataError, FormulaError, NewLevelError, RankDeficiencyWarning
 
 # lme4 drops a column whose QR diagonal is below this fraction of the largest (rankMatrix tol)
 RANK_TOL = 1e-7
@@ -42,8 +43,23 @@ class FixedDesign:
     dropped: tuple[str, ...]
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
-        """X for new rows (shape (m, p)), encoded exactly as the training data."""
-        mm = self.spec.get_model_matrix(data, na_action="ignore")
+        """X for new rows (shape (m, p)), encoded exactly as the training data.
+
+        Raises
+        ------
+        NewLevelError
+            When a categorical predictor has a level the model was not fitted with.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataMismatchWarning)
+            try:
+                mm = self.spec.get_model_matrix(data, na_action="ignore")
+            except DataMismatchWarning as exc:
+                levels = re.search(r"\{.*\}", str(exc))
+                raise NewLevelError(
+                    f"new data hold level(s) {levels.group(0) if levels else ''} of a "
+                    "categorical predictor not seen in fitting; no fixed effect exists for them"
+                ) from None
         return np.asarray(mm, dtype=float)[:, list(self.keep)]
 
 

@@ -78,8 +78,7 @@ def table(rows: list[list[str]], header: list[str], align: list[str]) -> list[st
     lines = []
     for cells in [header, *rows]:
         parts = [
-            cell.ljust(w) if a == "<" else cell.rjust(w)
-            for cell, w, a in zip(cells, widths, align)
+            cell.ljust(w) if a == "<" else cell.rjust(w) for cell, w, a in zip(cells, widths, align)
         ]
         lines.append(" ".join(parts).rstrip())
     return lines

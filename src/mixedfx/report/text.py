@@ -32,9 +32,7 @@ def _criteria(s: LmerSummary) -> str:
         (label, value), *_ = s.criteria.items()
         return f"{label}: {value:.1f}"
     header = [f"{k:>8s}" for k in s.criteria]
-    values = [
-        f"{v:>8.0f}" if k == "df.resid" else f"{v:>8.1f}" for k, v in s.criteria.items()
-    ]
+    values = [f"{v:>8.0f}" if k == "df.resid" else f"{v:>8.1f}" for k, v in s.criteria.items()]
     return " ".join(header) + " \n" + " ".join(values) + " "
 
 
