@@ -1,0 +1,7 @@
+"""``python -m mixedfx``: the same as the ``mixedfx`` command."""
+
+import sys
+
+from mixedfx.cli import main
+
+sys.exit(main())

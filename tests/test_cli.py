@@ -1,0 +1,64 @@
+"""The command line, run as a user runs it: a subprocess, exit codes, output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mixedfx as mfx
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mixedfx", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_demo_prints_the_summaries() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    assert "REML criterion at convergence: 1743.6" in result.stdout
+    assert "Mood ~ Exercise + (1 + Exercise | State)" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_fit_a_csv(tmp_path: Path) -> None:
+    path = tmp_path / "sleep.csv"
+    mfx.datasets.load("sleepstudy").to_csv(path, index=False)
+    result = run("fit", "Reaction ~ Days + (Days | Subject)", str(path), "--ml")
+    assert result.returncode == 0, result.stderr
+    assert "fit by maximum likelihood" in result.stdout
+    assert "  1763.9   1783.1   -876.0   1751.9      174 " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("fit", "y ~ x + (1 | g)", "no/such/file.csv"), "no such file"),
+        (("fit", "Reaction ~ Dayz + (1 | Subject)", "{sleep}"), "['Dayz']"),
+        (("fit", "Reaction ~ Days + (1 | Subject", "{sleep}"), "unclosed '('"),
+        (("fit", "Reaction ~ Days + (1 | Subject)", "{binary}"), "cannot read"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(tmp_path: Path, args, message) -> None:
+    sleep = tmp_path / "sleep.csv"
+    mfx.datasets.load("sleepstudy").to_csv(sleep, index=False)
+    binary = tmp_path / "bad.csv"
+    binary.write_bytes(b"\xff\xfe\x00\x81garbage\x00")
+    argv = [a.format(sleep=sleep, binary=binary) for a in args]
+    result = run(*argv)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("mixedfx: error")]
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_datasets_lists_the_bundled_data() -> None:
+    result = run("datasets")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == mfx.datasets.names()
+    assert "Belenky" in next(line for line in result.stdout.splitlines() if "sleepstudy" in line)
