@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,26 @@ def test_datasets_lists_the_bundled_data() -> None:
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == mfx.datasets.names()
     assert "Belenky" in next(line for line in result.stdout.splitlines() if "sleepstudy" in line)
+
+
+def test_fit_json_document(tmp_path: Path) -> None:
+    path = tmp_path / "sleep.csv"
+    mfx.datasets.load("sleepstudy").to_csv(path, index=False)
+    result = run("fit", "Reaction ~ Days + (Days | Subject)", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["method"] == "REML"
+    assert doc["objective"] == pytest.approx(1743.628271959952, abs=1e-4)
+    assert doc["fixed_effects"]["names"] == ["(Intercept)", "Days"]
+    assert doc["fixed_effects"]["std_error"][1] == pytest.approx(1.545789643905981, rel=2e-3)
+    assert doc["varcorr"][-1]["group"] == "Residual"
+    assert doc["varcorr"][0]["var2"] is None
+
+
+def test_fit_markdown(tmp_path: Path) -> None:
+    path = tmp_path / "sleep.csv"
+    mfx.datasets.load("sleepstudy").to_csv(path, index=False)
+    result = run("fit", "Reaction ~ Days + (Days | Subject)", str(path), "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    assert "| 1743.63 |" in result.stdout
+    assert "| Days | 10.4673 | 1.54579 | 6.77148 |" in result.stdout

@@ -11,6 +11,7 @@ and exit with status 2; they never show a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from collections.abc import Sequence
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("formula", help="lme4 formula, e.g. 'y ~ x + (1 | g)'")
     fit.add_argument("data", type=Path, help="a .csv or .parquet file")
     fit.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    fit.add_argument(
+        "--format", choices=["text", "json", "markdown"], default="text", help="output format"
+    )
     fit.set_defaults(run=_fit)
     listing = sub.add_parser("datasets", help="list the bundled data sets")
     listing.set_defaults(run=_datasets)
@@ -69,7 +73,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _fit(args: argparse.Namespace) -> int:
     fit = lmer(args.formula, read_table(args.data), reml=not args.ml)
-    print(fit.summary())
+    if args.format == "json":
+        print(json.dumps(fit.to_dict(), indent=2))
+    elif args.format == "markdown":
+        print(fit.summary().to_markdown())
+    else:
+        print(fit.summary())
     return 0
 
 

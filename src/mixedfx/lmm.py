@@ -373,6 +373,12 @@ class LinearMixedModel:
 
         return LmerSummary.of(self)
 
+    def to_dict(self) -> dict[str, object]:
+        """The results as a JSON-ready document (see `mixedfx.report.document`)."""
+        from mixedfx.report.document import lmer_document
+
+        return lmer_document(self)
+
     def coef_table(self) -> pd.DataFrame:
         """Estimates, standard errors and t values of the fixed effects."""
         se = np.sqrt(np.diag(self.vcov.to_numpy()))

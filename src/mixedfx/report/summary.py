@@ -97,6 +97,12 @@ class LmerSummary:
 
         return lmer_text(self)
 
+    def to_markdown(self) -> str:
+        """The summary as Markdown tables."""
+        from mixedfx.report.markdown import lmer_markdown
+
+        return lmer_markdown(self)
+
     def _repr_html_(self) -> str:
         from mixedfx.report.html import lmer_html
 

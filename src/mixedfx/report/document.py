@@ -1,0 +1,62 @@
+"""A fit as a JSON-ready document: the numbers a program reading the results needs."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mixedfx.lmm import LinearMixedModel
+
+
+def lmer_document(fit: LinearMixedModel) -> dict[str, Any]:
+    """Estimates, variance components and fit criteria as plain dicts, lists and floats.
+
+    NaN (an undefined correlation) becomes None, so the result serializes as strict JSON.
+    """
+    table = fit.coef_table()
+    varcorr = fit.varcorr
+    return {
+        "model": "lmer",
+        "formula": fit.formula.text,
+        "method": "REML" if fit.reml else "ML",
+        "nobs": fit.nobs,
+        "rows_removed_missing": fit.frame.n_dropped,
+        "ngroups": fit.ngroups,
+        "objective": fit.objective,
+        "loglik": fit.loglik,
+        "aic": fit.aic,
+        "bic": fit.bic,
+        "deviance": fit.deviance,
+        "df_resid": fit.df_resid,
+        "sigma": fit.sigma,
+        "theta": [float(t) for t in fit.theta],
+        "is_singular": fit.is_singular,
+        "fixed_effects": {
+            "names": list(table.index),
+            "estimate": _floats(table["estimate"]),
+            "std_error": _floats(table["std_error"]),
+            "statistic": _floats(table["statistic"]),
+        },
+        "vcov": [_floats(row) for row in fit.vcov.to_numpy()],
+        "varcorr": [
+            {k: _clean(v) for k, v in row.items()} for row in varcorr.to_dict(orient="records")
+        ],
+        "dropped_columns": list(fit.design.fixed.dropped),
+        "optimizer": {
+            "algorithm": fit.optinfo.algorithm,
+            "evaluations": fit.optinfo.evaluations,
+            "converged": fit.optinfo.converged,
+            "message": fit.optinfo.message,
+        },
+    }
+
+
+def _floats(values: Any) -> list[float | None]:
+    return [_clean(float(v)) for v in values]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
