@@ -33,6 +33,8 @@ from mixedfx.optimize import OptimizerOptions, OptSummary, bobyqa
 from mixedfx.solution import Solution, conditional_covariances, solve
 
 if TYPE_CHECKING:
+    from mixedfx.inference.ftest import DDF, ContrastTest
+    from mixedfx.inference.varpar import VarianceParameters
     from mixedfx.report.summary import LmerSummary
 
 # lme4's isSingular tolerance on the template diagonals
@@ -308,6 +310,13 @@ class LinearMixedModel:
             out[name] = frame
         return out
 
+    @cached_property
+    def variance_parameters(self) -> VarianceParameters:
+        """Derivatives with respect to (θ, σ) for Satterthwaite's df, computed once per fit."""
+        from mixedfx.inference.varpar import VarianceParameters
+
+        return VarianceParameters(self)
+
     # -- fitted values and prediction ------------------------------------------------------
 
     @cached_property
@@ -379,14 +388,36 @@ class LinearMixedModel:
 
         return lmer_document(self)
 
-    def coef_table(self) -> pd.DataFrame:
-        """Estimates, standard errors and t values of the fixed effects."""
-        se = np.sqrt(np.diag(self.vcov.to_numpy()))
-        beta = self._solution.beta
-        return pd.DataFrame(
-            {"estimate": beta, "std_error": se, "statistic": beta / se},
-            index=list(self.fixef_names),
-        )
+    def coef_table(self, ddf: DDF = "satterthwaite") -> pd.DataFrame:
+        """Fixed effects with standard errors, df, t statistics and p-values.
+
+        Parameters
+        ----------
+        ddf
+            Denominator degrees of freedom: ``"satterthwaite"`` (default, as lmerTest),
+            ``"kenward-roger"`` (REML fits), ``"residual"`` (n − p), or None for z tests.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by coefficient; columns ``estimate``, ``std_error``, ``df``,
+            ``statistic``, ``p_value``.
+        """
+        from mixedfx.inference.tables import coef_table
+
+        return coef_table(self, ddf)
+
+    def anova(self, ddf: DDF = "satterthwaite", type: int = 3) -> pd.DataFrame:
+        """F tests of the fixed-effects terms, as lmerTest's ``anova(m, type, ddf)``."""
+        from mixedfx.inference.tables import anova_table
+
+        return anova_table(self, ddf, type)
+
+    def contrast(self, L: np.ndarray, ddf: DDF = "satterthwaite") -> ContrastTest:
+        """Test the linear hypothesis Lβ = 0; L of shape (q, p) or (p,)."""
+        from mixedfx.inference.ftest import contrast_test
+
+        return contrast_test(self, L, ddf)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"

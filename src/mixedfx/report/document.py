@@ -14,7 +14,7 @@ def lmer_document(fit: LinearMixedModel) -> dict[str, Any]:
 
     NaN (an undefined correlation) becomes None, so the result serializes as strict JSON.
     """
-    table = fit.coef_table()
+    table = fit.coef_table("satterthwaite")
     varcorr = fit.varcorr
     return {
         "model": "lmer",
@@ -37,6 +37,8 @@ def lmer_document(fit: LinearMixedModel) -> dict[str, Any]:
             "estimate": _floats(table["estimate"]),
             "std_error": _floats(table["std_error"]),
             "statistic": _floats(table["statistic"]),
+            "df_satterthwaite": _floats(table["df"]),
+            "p_value": _floats(table["p_value"]),
         },
         "vcov": [_floats(row) for row in fit.vcov.to_numpy()],
         "varcorr": [

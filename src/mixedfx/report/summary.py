@@ -68,7 +68,7 @@ class LmerSummary:
     @classmethod
     def of(cls, fit: LinearMixedModel) -> LmerSummary:
         """Collect the summary of `fit`."""
-        table = fit.coef_table()
+        table = fit.coef_table(None)
         fixed = table.rename(
             columns={"estimate": "Estimate", "std_error": "Std. Error", "statistic": "t value"}
         )

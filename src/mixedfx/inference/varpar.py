@@ -1,0 +1,83 @@
+"""The fit as a function of its variance parameters varpar = (θ, σ), for inference on β.
+
+lmerTest (Kuznetsova et al. 2017, JSS 82(13), §3) writes the deviance, not profiled over σ,
+
+    d(θ, σ) = log|L_Z|² + r²(θ)/σ² + n log(2πσ²)                       (ML)
+    d(θ, σ) = log|L_Z|² + log|L_X|² + r²(θ)/σ² + (n − p) log(2πσ²)    (REML)
+
+and vcov(β̂) = σ² (L_X L_Xᵀ)⁻¹(θ).  The asymptotic covariance of varpar is 2 H⁻¹, H the
+Hessian of d at the optimum.  Both come from the same blocked factor the fit used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from mixedfx.inference.derivatives import hessian, jacobian
+from mixedfx.lmm import LinearMixedModel
+from mixedfx.objective import LOG_2PI, Factor, ProfiledDeviance, ml_deviance
+
+
+@dataclass(frozen=True)
+class VarianceParameters:
+    """Derivatives of the deviance and of vcov(β̂) with respect to varpar = (θ, σ).
+
+    Attributes
+    ----------
+    fit
+        The fitted model.
+    """
+
+    fit: LinearMixedModel
+
+    @cached_property
+    def _objective(self) -> ProfiledDeviance:
+        fit = self.fit
+        levels = tuple(t.nlevels for t in fit.design.terms)
+        return ProfiledDeviance(fit.A, fit.layout, levels[1:], ml_deviance)
+
+    @property
+    def varpar(self) -> np.ndarray:
+        """(θ̂, σ̂), shape (nθ + 1,)."""
+        return np.append(self.fit.theta, self.fit.sigma)
+
+    def _factor(self, theta: np.ndarray) -> Factor:
+        factor = self._objective.factor(theta)
+        if factor is None:
+            raise FloatingPointError(f"the model cannot be evaluated at θ = {theta}")
+        return factor
+
+    def deviance(self, varpar: np.ndarray) -> float:
+        """d(θ, σ), lmerTest's ``devfun_vp``."""
+        theta, sigma = varpar[:-1], float(varpar[-1])
+        f = self._factor(theta)
+        dof = f.n - f.p if self.fit.reml else f.n
+        value = f.logdet_Z + f.pwrss / sigma**2 + dof * (LOG_2PI + np.log(sigma**2))
+        return value + f.logdet_X if self.fit.reml else value
+
+    def vcov(self, varpar: np.ndarray) -> np.ndarray:
+        """vcov(β̂) at (θ, σ): σ² (L_X L_Xᵀ)⁻¹, shape (p, p)."""
+        f = self._factor(varpar[:-1])
+        q, p = f.q_rest, f.p
+        LX = np.tril(f.Lrest[q : q + p, q : q + p])
+        inv = np.linalg.inv(LX)
+        return float(varpar[-1]) ** 2 * (inv.T @ inv)
+
+    @cached_property
+    def covariance(self) -> np.ndarray:
+        """Asymptotic covariance of varpar, A = 2 H⁻¹.
+
+        As lmerTest, H is inverted on its eigenvalues above 1e-8 only, so a flat direction
+        (a variance on its boundary) drops out instead of blowing up.
+        """
+        values, vectors = np.linalg.eigh(hessian(self.deviance, self.varpar))
+        keep = values > 1e-8
+        return 2.0 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+
+    @cached_property
+    def vcov_gradient(self) -> np.ndarray:
+        """∂vcov(β̂)/∂varpar_i, shape (nθ + 1, p, p)."""
+        return jacobian(self.vcov, self.varpar)
