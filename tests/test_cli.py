@@ -85,4 +85,4 @@ def test_fit_markdown(tmp_path: Path) -> None:
     result = run("fit", "Reaction ~ Days + (Days | Subject)", str(path), "--format", "markdown")
     assert result.returncode == 0, result.stderr
     assert "| 1743.63 |" in result.stdout
-    assert "| Days | 10.4673 | 1.54579 | 6.77148 |" in result.stdout
+    assert "| Days | 10.4673 | 1.54579 | 17 | 6.77148 | 3.26382e-06 |" in result.stdout

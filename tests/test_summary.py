@@ -21,7 +21,7 @@ def sleep() -> pd.DataFrame:
 
 
 def test_reml_summary_text(sleep) -> None:
-    text = str(mfx.lmer("Reaction ~ Days + (Days | Subject)", sleep).summary())
+    text = str(mfx.lmer("Reaction ~ Days + (Days | Subject)", sleep).summary(ddf=None))
     assert text.startswith("Linear mixed model fit by REML ['lmerMod']\n")
     assert "REML criterion at convergence: 1743.6\n" in text
     assert "-3.9536 -0.4634  0.0231  0.4634  5.1793" in text
@@ -32,6 +32,16 @@ def test_reml_summary_text(sleep) -> None:
     assert "(Intercept)  251.405      6.825  36.838" in text
     assert "Days          10.467      1.546   6.771" in text
     assert "     (Intr)\nDays -0.138" in text
+
+
+def test_lmertest_layout_with_satterthwaite(sleep) -> None:
+    """lmerTest 3.1-3 prints df 17 and p-values < 2e-16 and 3.26e-06 for this model."""
+    text = str(mfx.lmer("Reaction ~ Days + (Days | Subject)", sleep).summary())
+    assert "fit by REML. t-tests use Satterthwaite's method ['lmerModLmerTest']" in text
+    assert "            Estimate Std. Error     df t value Pr(>|t|)" in text
+    assert "(Intercept)  251.405      6.825 17.000  36.838  < 2e-16 ***" in text
+    assert "Days          10.467      1.546 17.000   6.771 3.26e-06 ***" in text
+    assert "Signif. codes:" in text
 
 
 def test_ml_summary_header(sleep) -> None:
@@ -67,7 +77,7 @@ def test_two_terms_on_one_factor(sleep) -> None:
 
 def test_crossed_groups_line() -> None:
     s = mfx.lmer("diameter ~ 1 + (1 | plate) + (1 | sample)", mfx.datasets.load("Penicillin"))
-    text = str(s.summary())
+    text = str(s.summary(ddf=None))
     assert "Number of obs: 144, groups:  plate, 24; sample, 6" in text
     assert "(Intercept)  22.9722     0.8086   28.41" in text
     assert "Correlation of Fixed Effects" not in text
@@ -77,7 +87,7 @@ def test_singular_note_and_html_escaping() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mfx.SingularFitWarning)
         fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff2"))
-    text = str(fit.summary())
+    text = str(fit.summary(ddf=None))
     assert "boundary (singular) fit" in text
     assert " Batch    (Intercept)  0.00    0.000" in text
     html = fit.summary()._repr_html_()

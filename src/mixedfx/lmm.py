@@ -376,11 +376,18 @@ class LinearMixedModel:
 
     # -- presentation -----------------------------------------------------------------------
 
-    def summary(self) -> LmerSummary:
-        """lme4-style summary: ``str()`` gives the text, its parts are DataFrames."""
+    def summary(self, ddf: DDF = "satterthwaite") -> LmerSummary:
+        """lme4/lmerTest-style summary: ``str()`` gives the text, its parts are DataFrames.
+
+        Parameters
+        ----------
+        ddf
+            Degrees of freedom of the fixed-effects t tests, as `coef_table`; None prints
+            lme4's table without df and p-values.
+        """
         from mixedfx.report.summary import LmerSummary
 
-        return LmerSummary.of(self)
+        return LmerSummary.of(self, ddf)
 
     def to_dict(self) -> dict[str, object]:
         """The results as a JSON-ready document (see `mixedfx.report.document`)."""

@@ -82,3 +82,28 @@ def table(rows: list[list[str]], header: list[str], align: list[str]) -> list[st
         ]
         lines.append(" ".join(parts).rstrip())
     return lines
+
+
+SIGNIF_LEGEND = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+_MACHINE_EPS = 2.220446049250313e-16
+
+
+def format_pvalue(p: float, digits: int = 3) -> str:
+    """R's ``format.pval``: ``< 2e-16`` below machine precision, else `digits` significant."""
+    if math.isnan(p):
+        return "NA"
+    if p < _MACHINE_EPS:
+        return "< 2e-16"
+    text = f"{p:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa}e{exponent[0]}{exponent[1:].zfill(2)}"
+    return text
+
+
+def significance_stars(p: float) -> str:
+    """R's significance codes."""
+    for bound, star in ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, ".")):
+        if p < bound:
+            return star
+    return ""

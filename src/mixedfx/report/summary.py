@@ -15,6 +15,7 @@ import pandas as pd
 from mixedfx.covariance import sd_and_corr
 
 if TYPE_CHECKING:
+    from mixedfx.inference.ftest import DDF
     from mixedfx.lmm import LinearMixedModel
 
 
@@ -38,7 +39,10 @@ class LmerSummary:
     nobs, ngroups
         Observations used and levels per grouping factor.
     fixed_effects
-        Columns ``Estimate``, ``Std. Error``, ``t value``.
+        Columns ``Estimate``, ``Std. Error``, then ``df`` when a df method was used,
+        ``t value``, and ``Pr(>|t|)`` with a df method.
+    ddf
+        The df method of the t tests (``"satterthwaite"``, ...) or None for none.
     fixed_correlation
         Correlation matrix of the fixed-effect estimates (p × p).
     singular
@@ -59,6 +63,7 @@ class LmerSummary:
     nobs: int
     ngroups: dict[str, int]
     fixed_effects: pd.DataFrame
+    ddf: str | None
     fixed_correlation: pd.DataFrame
     singular: bool
     n_dropped: int
@@ -66,11 +71,21 @@ class LmerSummary:
     optimizer: str
 
     @classmethod
-    def of(cls, fit: LinearMixedModel) -> LmerSummary:
-        """Collect the summary of `fit`."""
-        table = fit.coef_table(None)
+    def of(cls, fit: LinearMixedModel, ddf: DDF = "satterthwaite") -> LmerSummary:
+        """Collect the summary of `fit`, with t tests using the `ddf` method."""
+        table = fit.coef_table(ddf)
         fixed = table.rename(
-            columns={"estimate": "Estimate", "std_error": "Std. Error", "statistic": "t value"}
+            columns={
+                "estimate": "Estimate",
+                "std_error": "Std. Error",
+                "statistic": "t value",
+                "p_value": "Pr(>|t|)",
+            }
+        )
+        columns = (
+            ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
+            if ddf
+            else ["Estimate", "Std. Error", "t value"]
         )
         vcov = fit.vcov.to_numpy()
         _, corr = sd_and_corr(vcov) if vcov.size else (None, np.zeros((0, 0)))
@@ -84,7 +99,8 @@ class LmerSummary:
             random_effects=_random_effects(fit),
             nobs=fit.nobs,
             ngroups=fit.ngroups,
-            fixed_effects=fixed[["Estimate", "Std. Error", "t value"]],
+            fixed_effects=fixed[columns],
+            ddf=ddf,
             fixed_correlation=pd.DataFrame(corr, index=fixed.index, columns=fixed.index),
             singular=fit.is_singular,
             n_dropped=fit.frame.n_dropped,

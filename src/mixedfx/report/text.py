@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixedfx.report.rformat import abbreviate, format_fixed, format_numbers, table, zapsmall
+from mixedfx.report.rformat import (
+    SIGNIF_LEGEND,
+    abbreviate,
+    format_fixed,
+    format_numbers,
+    format_pvalue,
+    significance_stars,
+    table,
+    zapsmall,
+)
 from mixedfx.report.summary import LmerSummary
 
 DIGITS = 4  # lme4 prints with max(3, getOption("digits") - 3)
+DDF_NAMES = {
+    "satterthwaite": "Satterthwaite's",
+    "kenward-roger": "Kenward-Roger's",
+    "residual": "residual df",
+}
 MAX_CORRELATION_TERMS = 12  # lme4 leaves the correlation matrix out for more fixed effects
 
 
 def lmer_text(s: LmerSummary) -> str:
     """The whole summary as text."""
     method = "REML" if s.method == "REML" else "maximum likelihood"
+    tests = f". t-tests use {DDF_NAMES[s.ddf]} method" if s.ddf else ""
+    kind = "lmerModLmerTest" if s.ddf else "lmerMod"
     blocks = [
-        f"Linear mixed model fit by {method} ['lmerMod']\nFormula: {s.formula}",
+        f"Linear mixed model fit by {method}{tests} ['{kind}']\nFormula: {s.formula}",
         _criteria(s),
         "Scaled residuals: \n" + _residuals(s),
         "Random effects:\n" + _random(s) + "\n" + _groups(s),
@@ -80,9 +96,17 @@ def _fixed(s: LmerSummary) -> str:
     both = format_numbers(rounded.ravel(), DIGITS)
     est, se = both[0::2], both[1::2]
     tval = format_numbers(np.round(fe["t value"].to_numpy(), DIGITS - 1), DIGITS)
-    rows = [[str(n), e, v, t] for n, e, v, t in zip(fe.index, est, se, tval)]
-    header = ["", "Estimate", "Std. Error", "t value"]
-    return "\n".join(table(rows, header, ["<", ">", ">", ">"]))
+    if "df" not in fe:
+        rows = [[str(n), e, v, t] for n, e, v, t in zip(fe.index, est, se, tval)]
+        header = ["", "Estimate", "Std. Error", "t value"]
+        return "\n".join(table(rows, header, ["<", ">", ">", ">"]))
+    df = format_fixed(fe["df"].to_numpy(), 3)
+    pval = [format_pvalue(p) for p in fe["Pr(>|t|)"]]
+    stars = [significance_stars(p) for p in fe["Pr(>|t|)"]]
+    rows = [list(r) for r in zip(map(str, fe.index), est, se, df, tval, pval, stars)]
+    header = ["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
+    lines = table(rows, header, ["<", ">", ">", ">", ">", ">", "<"])
+    return "\n".join([*lines, "---", SIGNIF_LEGEND])
 
 
 def _correlation(s: LmerSummary) -> str:
