@@ -33,6 +33,7 @@ from mixedfx.optimize import OptimizerOptions, OptSummary, bobyqa
 from mixedfx.solution import Solution, conditional_covariances, solve
 
 if TYPE_CHECKING:
+    from mixedfx.inference.confint import Method
     from mixedfx.inference.ftest import DDF, ContrastTest
     from mixedfx.inference.varpar import VarianceParameters
     from mixedfx.report.summary import LmerSummary
@@ -419,6 +420,31 @@ class LinearMixedModel:
         from mixedfx.inference.tables import anova_table
 
         return anova_table(self, ddf, type)
+
+    def confint(
+        self, method: Method = "profile", level: float = 0.95, **options: object
+    ) -> pd.DataFrame:
+        """Confidence intervals, lme4's ``confint(m, method = ...)``.
+
+        Parameters
+        ----------
+        method
+            ``"wald"`` (fixed effects, normal quantiles), ``"profile"`` (likelihood profile;
+            variance parameters too) or ``"bootstrap"`` (parametric, percentile).
+        level
+            Coverage probability.
+        options
+            Passed to the method (e.g. ``nsim`` and ``seed`` for the bootstrap).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``lower`` and ``upper``, indexed by parameter: ``sd(<coef>|<group>)``,
+            ``cor(<coef1>,<coef2>|<group>)``, ``sigma`` and the fixed effects.
+        """
+        from mixedfx.inference.confint import confidence_intervals
+
+        return confidence_intervals(self, method, level, **options)
 
     def contrast(self, L: np.ndarray, ddf: DDF = "satterthwaite") -> ContrastTest:
         """Test the linear hypothesis Lβ = 0; L of shape (q, p) or (p,)."""
