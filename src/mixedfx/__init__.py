@@ -20,7 +20,9 @@ from mixedfx.errors import (
     UnknownColumnError,
 )
 from mixedfx.formula import MixedFormula, parse_formula
-from mixedfx.inference import anova
+from mixedfx.inference import anova, compare, nakagawa_r2
+from mixedfx.lm import LinearModel, lm
+from mixedfx.lmlist import LmList, lm_list
 from mixedfx.lmm import LinearMixedModel, lmer
 from mixedfx.optimize import OptimizerOptions, OptSummary
 
@@ -32,6 +34,8 @@ __all__ = [
     "FormulaError",
     "IdentifiabilityError",
     "LinearMixedModel",
+    "LinearModel",
+    "LmList",
     "MissingValuesWarning",
     "MixedFormula",
     "MixedFxError",
@@ -44,7 +48,11 @@ __all__ = [
     "UnknownColumnError",
     "__version__",
     "anova",
+    "compare",
     "datasets",
+    "lm",
+    "lm_list",
     "lmer",
+    "nakagawa_r2",
     "parse_formula",
 ]

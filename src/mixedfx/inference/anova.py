@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mixedfx.inference.ftest_lm import lm_anova_table
 from mixedfx.inference.lrt import likelihood_ratio_table
+from mixedfx.lm import LinearModel
 from mixedfx.lmm import LinearMixedModel
 
 
-def anova(*fits: LinearMixedModel, names: list[str] | None = None) -> pd.DataFrame:
+def anova(*fits: LinearMixedModel | LinearModel, names: list[str] | None = None) -> pd.DataFrame:
     """Compare nested models.
 
     For linear mixed models: likelihood-ratio tests as lme4's ``anova(m1, m2, ...)``
-    (REML fits refitted by ML; rows ordered by number of parameters).
+    (REML fits refitted by ML; rows ordered by number of parameters).  For linear models:
+    F tests as R's ``anova(lm1, lm2, ...)``, in the order given.
 
     Parameters
     ----------
@@ -24,15 +27,20 @@ def anova(*fits: LinearMixedModel, names: list[str] | None = None) -> pd.DataFra
     Returns
     -------
     DataFrame
-        Columns ``npar``, ``aic``, ``bic``, ``loglik``, ``deviance``, ``chisq``, ``df``,
-        ``p_value``; ``attrs["note"]`` says whether models were refitted.
+        Mixed models: columns ``npar``, ``aic``, ``bic``, ``loglik``, ``deviance``,
+        ``chisq``, ``df``, ``p_value``; ``attrs["note"]`` says whether models were refitted.
+        Linear models: ``df_resid``, ``rss``, ``df``, ``sum_sq``, ``f_value``, ``p_value``.
     """
     if len(fits) < 2:
         raise TypeError("anova() compares two or more fitted models")
     labels = names or [f"model{i + 1}" for i in range(len(fits))]
     if len(labels) != len(fits):
         raise ValueError(f"{len(labels)} names for {len(fits)} models")
-    if all(isinstance(f, LinearMixedModel) for f in fits):
-        return likelihood_ratio_table(fits, labels)
+    mixed = [f for f in fits if isinstance(f, LinearMixedModel)]
+    if len(mixed) == len(fits):
+        return likelihood_ratio_table(mixed, labels)
+    linear = [f for f in fits if isinstance(f, LinearModel)]
+    if len(linear) == len(fits):
+        return lm_anova_table(linear, labels)
     kinds = sorted({type(f).__name__ for f in fits})
     raise TypeError(f"anova() compares fits of one kind; got {kinds}")

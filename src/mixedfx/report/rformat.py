@@ -12,6 +12,9 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
+
+DIGITS = 4  # R's summaries print with max(3, getOption("digits") - 3)
 
 
 def decimals_needed(x: float, digits: int) -> int:
@@ -107,3 +110,24 @@ def significance_stars(p: float) -> str:
         if p < bound:
             return star
     return ""
+
+
+def coefmat(fe: pd.DataFrame) -> list[str]:
+    """R's ``printCoefmat`` for a table with columns Estimate, Std. Error, [df,] t value,
+    [Pr(>|t|)]: estimates and SEs rounded together, statistics to 3 decimals, stars."""
+    coef_se = fe[["Estimate", "Std. Error"]].to_numpy(dtype=float)
+    nonzero = np.abs(coef_se[coef_se != 0])
+    smallest = float(nonzero.min()) if nonzero.size else 1.0
+    decimals = max(1, DIGITS - (1 + math.floor(math.log10(smallest))))
+    both = format_numbers(np.round(coef_se, decimals).ravel(), DIGITS)
+    columns = {"": [str(n) for n in fe.index], "Estimate": both[0::2], "Std. Error": both[1::2]}
+    if "df" in fe:
+        columns["df"] = format_fixed(fe["df"].to_numpy(), 3)
+    columns["t value"] = format_numbers(np.round(fe["t value"].to_numpy(), DIGITS - 1), DIGITS)
+    if "Pr(>|t|)" not in fe:
+        return table([list(r) for r in zip(*columns.values())], list(columns), ["<"] + [">"] * 3)
+    columns["Pr(>|t|)"] = [format_pvalue(p) for p in fe["Pr(>|t|)"]]
+    columns[" "] = [significance_stars(p) for p in fe["Pr(>|t|)"]]
+    align = ["<"] + [">"] * (len(columns) - 2) + ["<"]
+    rows = [list(r) for r in zip(*columns.values())]
+    return [*table(rows, [*list(columns)[:-1], ""], align), "---", SIGNIF_LEGEND]

@@ -5,18 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from mixedfx.report.rformat import (
-    SIGNIF_LEGEND,
+    DIGITS,
     abbreviate,
+    coefmat,
     format_fixed,
     format_numbers,
-    format_pvalue,
-    significance_stars,
     table,
     zapsmall,
 )
 from mixedfx.report.summary import LmerSummary
 
-DIGITS = 4  # lme4 prints with max(3, getOption("digits") - 3)
 DDF_NAMES = {
     "satterthwaite": "Satterthwaite's",
     "kenward-roger": "Kenward-Roger's",
@@ -84,29 +82,10 @@ def _groups(s: LmerSummary) -> str:
 
 
 def _fixed(s: LmerSummary) -> str:
-    """lme4's ``printCoefmat``: estimates and SEs rounded together, t values to 3 decimals."""
     fe = s.fixed_effects
     if fe.empty:
         return "(none)"
-    coef_se = fe[["Estimate", "Std. Error"]].to_numpy()
-    nonzero = np.abs(coef_se[coef_se != 0])
-    smallest = float(nonzero.min()) if nonzero.size else 1.0
-    decimals = max(1, DIGITS - (1 + int(np.floor(np.log10(smallest)))))
-    rounded = np.round(coef_se, decimals)
-    both = format_numbers(rounded.ravel(), DIGITS)
-    est, se = both[0::2], both[1::2]
-    tval = format_numbers(np.round(fe["t value"].to_numpy(), DIGITS - 1), DIGITS)
-    if "df" not in fe:
-        rows = [[str(n), e, v, t] for n, e, v, t in zip(fe.index, est, se, tval)]
-        header = ["", "Estimate", "Std. Error", "t value"]
-        return "\n".join(table(rows, header, ["<", ">", ">", ">"]))
-    df = format_fixed(fe["df"].to_numpy(), 3)
-    pval = [format_pvalue(p) for p in fe["Pr(>|t|)"]]
-    stars = [significance_stars(p) for p in fe["Pr(>|t|)"]]
-    rows = [list(r) for r in zip(map(str, fe.index), est, se, df, tval, pval, stars)]
-    header = ["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", ""]
-    lines = table(rows, header, ["<", ">", ">", ">", ">", ">", "<"])
-    return "\n".join([*lines, "---", SIGNIF_LEGEND])
+    return "\n".join(coefmat(fe))
 
 
 def _correlation(s: LmerSummary) -> str:
