@@ -34,9 +34,9 @@ def confidence_intervals(
     if method == "profile":
         from mixedfx.inference.profile import profile_intervals
 
-        return profile_intervals(fit, level, **options)  # type: ignore[arg-type]
+        return profile_intervals(fit, level, **options)
     if method == "bootstrap":
         from mixedfx.inference.bootstrap import bootstrap_intervals
 
-        return bootstrap_intervals(fit, level, **options)  # type: ignore[arg-type]
+        return bootstrap_intervals(fit, level, **options)
     raise ValueError(f"method must be 'wald', 'profile' or 'bootstrap', got {method!r}")
