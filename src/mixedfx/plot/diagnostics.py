@@ -1,0 +1,59 @@
+"""Residual diagnostics: against fitted values, by group, and a normal QQ plot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from scipy import stats
+
+from mixedfx.plot._common import Fit, axes, group_values, sorted_levels
+
+
+def residuals_vs_fitted(fit: Fit, ax: Axes | None = None) -> Figure:
+    """Residuals against fitted values with a zero line: structure left here is misfit."""
+    figure, ax = axes(ax)
+    ax.scatter(fit.fitted, fit.residuals, s=14, alpha=0.6, color="#4c72b0")
+    ax.axhline(0.0, color="#c44e52", lw=1.5, ls="--")
+    ax.set_xlabel("fitted values")
+    ax.set_ylabel("residuals")
+    ax.set_title(f"Residuals vs fitted: {fit.formula.text}")
+    return figure
+
+
+def residuals_by_group(
+    fit: Fit, group: str, data: pd.DataFrame | None = None, ax: Axes | None = None
+) -> Figure:
+    """Box plots of the residuals per level of `group`: a shifted box is a group effect
+    the model missed, unequal spreads are unequal variances.
+
+    Parameters
+    ----------
+    group
+        A column; taken from the fit's data, else from `data` (the frame the model was fitted
+        to, e.g. State for ``lm("Mood ~ Exercise")``).
+    """
+    figure, ax = axes(ax)
+    groups = group_values(fit, group, data)
+    levels = sorted_levels(groups)
+    ax.boxplot([fit.residuals[groups == g] for g in levels], tick_labels=levels)
+    ax.axhline(0.0, color="#c44e52", lw=1.5, ls="--")
+    ax.set_xlabel(group)
+    ax.set_ylabel("residuals")
+    ax.set_title(f"Residuals by {group}: {fit.formula.text}")
+    return figure
+
+
+def qq_residuals(fit: Fit, ax: Axes | None = None) -> Figure:
+    """Normal QQ plot of the standardized residuals with the identity line."""
+    figure, ax = axes(ax)
+    z = np.sort(fit.residuals / fit.sigma)
+    n = z.size
+    theoretical = stats.norm.ppf((np.arange(1, n + 1) - 0.5) / n)
+    ax.scatter(theoretical, z, s=14, alpha=0.6, color="#4c72b0")
+    ax.plot(theoretical, theoretical, color="#c44e52", lw=1.5, label="normal")
+    ax.set_xlabel("theoretical normal quantiles")
+    ax.set_ylabel("standardized residuals")
+    ax.set_title(f"Normal QQ plot: {fit.formula.text}")
+    return figure
