@@ -93,6 +93,8 @@ def test_shrinkage(fits) -> None:
         coef = mixed.coef["State"].loc[state]
         np.testing.assert_allclose(mix.get_ydata(), coef["(Intercept)"] + coef["Exercise"] * x)
         np.testing.assert_allclose(pooled.get_ydata(), lm1.predict(pd.DataFrame({"Exercise": x})))
+        own_fit = per_state.fits[state]
+        np.testing.assert_allclose(own.get_ydata(), own_fit.predict(pd.DataFrame({"Exercise": x})))
 
 
 def test_caterpillar() -> None:
