@@ -11,6 +11,8 @@ import pytest
 
 import mixedfx as mfx
 
+from conftest import case
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -18,12 +20,20 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_prints_the_summaries() -> None:
-    result = run("demo")
+def test_demo_runs_the_article_analysis(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = run("demo", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "REML criterion at convergence: 1743.6" in result.stdout
-    assert "Mood ~ Exercise + (1 + Exercise | State)" in result.stdout
-    assert "Traceback" not in result.stderr
+    assert "lm(formula = Mood ~ Exercise)" in result.stdout
+    assert "Formula: Mood ~ Exercise + (1 + Exercise | State)" in result.stdout
+    assert "Random intercepts vs random slopes" in result.stdout
+    assert str(out.resolve()) in result.stdout
+    rmse = case("exercise_mood_rmse")["rmse"]
+    assert f"{rmse['lmer_slopes']:.6f}" in result.stdout
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 8
+    assert "Residuals by State" in report
+    assert len(list(out.glob("*.png"))) == 8
 
 
 def test_fit_a_csv(tmp_path: Path) -> None:
