@@ -96,3 +96,29 @@ def test_fit_markdown(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "| 1743.63 |" in result.stdout
     assert "| Days | 10.4673 | 1.54579 | 17 | 6.77148 | 3.26382e-06 |" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "Reaction ~ __import__('os').system('echo hacked') + (1 | Subject)",
+        "Reaction ~ np.random.rand(3) + (1 | Subject)",
+        "Reaction ~ Days.real + (1 | Subject)",
+        "Reaction ~ eval('Days') + (1 | Subject)",
+    ],
+)
+def test_cli_refuses_arbitrary_python(tmp_path: Path, formula: str) -> None:
+    path = tmp_path / "sleep.csv"
+    mfx.datasets.load("sleepstudy").to_csv(path, index=False)
+    result = run("fit", formula, str(path))
+    assert result.returncode == 2
+    assert "hacked" not in result.stdout
+    assert "not" in result.stderr and "allowed" in result.stderr
+
+
+def test_cli_allows_the_documented_transforms(tmp_path: Path) -> None:
+    path = tmp_path / "sleep.csv"
+    mfx.datasets.load("sleepstudy").to_csv(path, index=False)
+    result = run("fit", "np.log(Reaction) ~ scale(Days) + I(Days**2) + (1 | Subject)", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "I(Days ** 2)" in result.stdout

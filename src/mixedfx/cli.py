@@ -5,7 +5,8 @@
     mixedfx datasets                  list the bundled data sets
 
 Errors the user can fix (a missing file, a bad formula, an unknown column) print one line
-and exit with status 2; they never show a traceback.
+and exit with status 2; they never show a traceback.  Formulas from the command line may use
+only the transforms listed in `mixedfx.formula.safe`: no other Python is evaluated.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 
 from mixedfx import datasets
 from mixedfx.errors import MixedFxError
+from mixedfx.formula.safe import check_safe_formula
 from mixedfx.lmm import lmer
 
 
@@ -79,6 +81,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
+    check_safe_formula(args.formula)
     fit = lmer(args.formula, read_table(args.data), reml=not args.ml)
     if args.format == "json":
         print(json.dumps(fit.to_dict(), indent=2))
