@@ -34,7 +34,9 @@ from mixedfx.solution import Solution, conditional_covariances, solve
 
 if TYPE_CHECKING:
     from mixedfx.inference.confint import Method
-    from mixedfx.inference.ftest import DDF, ContrastTest
+    from mixedfx.inference.contrast_test import ContrastTest
+    from mixedfx.inference.ftest import DDF
+    from mixedfx.inference.kenward_roger import KenwardRoger
     from mixedfx.inference.varpar import VarianceParameters
     from mixedfx.report.summary import LmerSummary
 
@@ -318,6 +320,13 @@ class LinearMixedModel:
 
         return VarianceParameters(self)
 
+    @cached_property
+    def kenward_roger(self) -> KenwardRoger:
+        """Kenward–Roger's adjusted covariance and its parts, computed once per fit."""
+        from mixedfx.inference.kenward_roger import compute_kenward_roger
+
+        return compute_kenward_roger(self)
+
     # -- fitted values and prediction ------------------------------------------------------
 
     @cached_property
@@ -420,6 +429,11 @@ class LinearMixedModel:
         from mixedfx.inference.tables import anova_table
 
         return anova_table(self, ddf, type)
+
+    def vcov_kr(self) -> pd.DataFrame:
+        """Kenward–Roger's adjusted covariance matrix of β̂ (REML fits), as pbkrtest's vcovAdj."""
+        names = list(self.fixef_names)
+        return pd.DataFrame(self.kenward_roger.PhiA, index=names, columns=names)
 
     def confint(
         self, method: Method = "profile", level: float = 0.95, **options: object

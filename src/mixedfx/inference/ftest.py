@@ -7,35 +7,17 @@ C = vcov(β̂), or for Kenward–Roger the adjusted covariance and a scaled stat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy import stats
 
+from mixedfx.inference.contrast_test import ContrastTest
 from mixedfx.inference.satterthwaite import f_denominator_df, satterthwaite_df
 from mixedfx.lmm import LinearMixedModel
 
 DDF = Literal["satterthwaite", "kenward-roger", "residual"] | None
 DDF_METHODS = ("satterthwaite", "kenward-roger", "residual", None)
-
-
-@dataclass(frozen=True)
-class ContrastTest:
-    """The F test of one hypothesis Lβ = 0.
-
-    Attributes
-    ----------
-    num_df, den_df
-        Numerator df (the rank of L) and denominator df (inf for a Wald χ² test).
-    f_value, p_value
-        The statistic and its upper-tail probability.
-    """
-
-    num_df: int
-    den_df: float
-    f_value: float
-    p_value: float
 
 
 def check_ddf(ddf: object) -> None:
