@@ -38,12 +38,21 @@ class OffDiagonal(Protocol):
         """B[rows] · blockdiag(blocks) as a dense array, blocks of shape (ℓ₁, k₁, k₁)."""
         ...
 
+    @property
+    def matrix(self) -> np.ndarray | sp.csr_matrix:
+        """B itself, for operations done once per fit."""
+        ...
+
 
 @dataclass(frozen=True)
 class DenseBlock:
     """B as a dense (r, ℓ₁k₁) array: few rows (only X and y) or many non-zeros."""
 
     B: np.ndarray
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self.B
 
     def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         BW = self.right_blocks(slice(None), W)
@@ -67,6 +76,10 @@ class SparseBlock:
     """B as a CSR matrix: crossed designs, where most pairs of levels never meet."""
 
     B: sp.csr_matrix
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        return self.B
 
     def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         M -= (self.B @ _block_diagonal(W) @ self.B.T).toarray()
@@ -100,6 +113,10 @@ class PatternBlock:
     P: sp.csr_matrix
     rows: np.ndarray
     cols: np.ndarray
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        return self.sparse.B
 
     def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         M[self.rows, self.cols] -= self.P @ W.ravel()
@@ -141,7 +158,7 @@ def _block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
     return bsr.tocsr()
 
 
-def off_diagonal(B: sp.spmatrix, k: int) -> DenseBlock | SparseBlock | PatternBlock:
+def off_diagonal(B: sp.spmatrix | np.ndarray, k: int) -> DenseBlock | SparseBlock | PatternBlock:
     """Choose the storage for B (columns in level blocks of width k) by its size and fill."""
     B = sp.csr_matrix(B)
     size = B.shape[0] * B.shape[1]
