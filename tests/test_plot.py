@@ -120,3 +120,14 @@ def test_draws_into_given_axes(fits) -> None:
     assert plot.fitted_line(lm1, ax=left) is figure
     assert plot.residuals_vs_fitted(lm1, ax=right) is figure
     assert len(left.lines) == 1 and len(right.collections) == 1
+
+
+def test_zeta_plot() -> None:
+    fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff"))
+    profiles = fit.profile()
+    figure = rendered(plot.zeta(profiles))
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_xlabel() for ax in panels] == list(profiles)
+    for ax, p in zip(panels, profiles.values()):
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), p.zeta)
+        assert np.all(np.diff(p.zeta) > 0)  # ζ increases through the estimate

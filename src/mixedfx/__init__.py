@@ -21,6 +21,7 @@ from mixedfx.errors import (
 )
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.inference import anova, compare, nakagawa_r2
+from mixedfx.inference.bootstrap import BootstrapResult, bootstrap
 from mixedfx.lm import LinearModel, lm
 from mixedfx.lmlist import LmList, lm_list
 from mixedfx.lmm import LinearMixedModel, lmer
@@ -29,6 +30,7 @@ from mixedfx.optimize import OptimizerOptions, OptSummary
 __version__ = "0.1.0"
 
 __all__ = [
+    "BootstrapResult",
     "ConvergenceWarning",
     "DataError",
     "FormulaError",
@@ -48,6 +50,7 @@ __all__ = [
     "UnknownColumnError",
     "__version__",
     "anova",
+    "bootstrap",
     "compare",
     "datasets",
     "lm",

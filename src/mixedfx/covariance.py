@@ -48,13 +48,18 @@ class ThetaLayout:
         """lme4's starting point: identity templates."""
         return self.is_diagonal.astype(float)
 
+    @cached_property
+    def _positions(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Row and column of each θ entry in its template: the column-major lower triangle
+        is the row-major upper triangle of Tᵀ."""
+        return [tuple(np.triu_indices(k))[::-1] for k in self.ks]  # type: ignore[misc]
+
     def templates(self, theta: np.ndarray) -> list[np.ndarray]:
         """The lower-triangular templates T_j (each k_j × k_j) from θ."""
         out = []
         for j, k in enumerate(self.ks):
             T = np.zeros((k, k))
-            rows, cols = np.triu_indices(k)  # column-major lower triangle = row-major upper of Tᵀ
-            T[cols, rows] = theta[self.offsets[j] : self.offsets[j + 1]]
+            T[self._positions[j]] = theta[self.offsets[j] : self.offsets[j + 1]]
             out.append(T)
         return out
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mixedfx.inference.contrast_test import ContrastTest
     from mixedfx.inference.ftest import DDF
     from mixedfx.inference.kenward_roger import KenwardRoger
+    from mixedfx.inference.profile import Profile
     from mixedfx.inference.varpar import VarianceParameters
     from mixedfx.report.summary import LmerSummary
 
@@ -436,7 +437,13 @@ class LinearMixedModel:
         return pd.DataFrame(self.kenward_roger.PhiA, index=names, columns=names)
 
     def confint(
-        self, method: Method = "profile", level: float = 0.95, **options: object
+        self,
+        method: Method = "profile",
+        level: float = 0.95,
+        *,
+        nsim: int = 1000,
+        seed: int | None = None,
+        n_jobs: int = 1,
     ) -> pd.DataFrame:
         """Confidence intervals, lme4's ``confint(m, method = ...)``.
 
@@ -447,8 +454,8 @@ class LinearMixedModel:
             variance parameters too) or ``"bootstrap"`` (parametric, percentile).
         level
             Coverage probability.
-        options
-            Passed to the method (e.g. ``nsim`` and ``seed`` for the bootstrap).
+        nsim, seed, n_jobs
+            Replicates, seed and worker processes of the bootstrap.
 
         Returns
         -------
@@ -458,7 +465,19 @@ class LinearMixedModel:
         """
         from mixedfx.inference.confint import confidence_intervals
 
-        return confidence_intervals(self, method, level, **options)
+        return confidence_intervals(self, method, level, nsim=nsim, seed=seed, n_jobs=n_jobs)
+
+    def profile(self, level: float = 0.99) -> dict[str, Profile]:
+        """Likelihood profiles ζ of every parameter over its `level` profile interval."""
+        from mixedfx.inference.profile import profiles
+
+        return profiles(self, level)
+
+    def simulate(self, nsim: int = 1, seed: int | None = None) -> np.ndarray:
+        """Responses drawn from the fitted model, shape (n, nsim) (lme4's ``simulate``)."""
+        from mixedfx.inference.bootstrap import simulate
+
+        return simulate(self, nsim, seed)
 
     def contrast(self, L: np.ndarray, ddf: DDF = "satterthwaite") -> ContrastTest:
         """Test the linear hypothesis Lβ = 0; L of shape (q, p) or (p,)."""

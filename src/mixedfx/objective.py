@@ -136,14 +136,14 @@ class ProfiledDeviance:
         T1 = templates[0]
         S = congruence(self.A.A11, T1) + self._eye1
         L11 = batched_cholesky(S)
-        W = gram(batched_lower_solve(L11, T1.T[None, :, :]))  # T₁ S_g⁻¹ T₁ᵀ per level
+        W = gram(batched_lower_solve(L11, T1.T))  # T₁ S_g⁻¹ T₁ᵀ per level
         M = self.A.R.copy()
         self.A.B.subtract_schur(M, W)
         for (rows, _), T in zip(self._rest, templates[1:]):
             scale_rows(M, rows, T)
             scale_rows(M.T, rows, T)
         q = self.A.q_rest
-        M[np.arange(q), np.arange(q)] += 1.0
+        M.flat[: q * (self.A.r + 1) : self.A.r + 1] += 1.0  # the diagonal of the random part
         # Mᵀ is M's memory in the Fortran order LAPACK wants (no copy); its upper triangle is
         # M's lower, the one that is up to date.  The upper factor U of Mᵀ is Lᵀ.
         U, info = lapack.dpotrf(M.T, lower=0, clean=0, overwrite_a=1)

@@ -10,7 +10,13 @@ from mixedfx.lm import LinearModel
 from mixedfx.lmm import LinearMixedModel
 
 
-def anova(*fits: LinearMixedModel | LinearModel, names: list[str] | None = None) -> pd.DataFrame:
+def anova(
+    *fits: LinearMixedModel | LinearModel,
+    names: list[str] | None = None,
+    method: str = "lrt",
+    nsim: int = 1000,
+    seed: int | None = None,
+) -> pd.DataFrame:
     """Compare nested models.
 
     For linear mixed models: likelihood-ratio tests as lme4's ``anova(m1, m2, ...)``
@@ -23,6 +29,9 @@ def anova(*fits: LinearMixedModel | LinearModel, names: list[str] | None = None)
         Two or more fits of the same kind, to the same data.
     names
         Row labels; ``model1``, ``model2``, ... in the order given when omitted.
+    method
+        ``"lrt"`` (χ² reference), or ``"bootstrap"`` for two mixed models: the parametric
+        bootstrap p-value of pbkrtest's ``PBmodcomp`` from `nsim` simulations with `seed`.
 
     Returns
     -------
@@ -37,6 +46,14 @@ def anova(*fits: LinearMixedModel | LinearModel, names: list[str] | None = None)
     if len(labels) != len(fits):
         raise ValueError(f"{len(labels)} names for {len(fits)} models")
     mixed = [f for f in fits if isinstance(f, LinearMixedModel)]
+    if method == "bootstrap":
+        if len(mixed) != 2 or len(fits) != 2:
+            raise TypeError("the bootstrap comparison takes exactly two mixed models")
+        from mixedfx.inference.pbmodcomp import bootstrap_lrt
+
+        return bootstrap_lrt(mixed[0], mixed[1], nsim, seed)
+    if method != "lrt":
+        raise ValueError(f"method must be 'lrt' or 'bootstrap', got {method!r}")
     if len(mixed) == len(fits):
         return likelihood_ratio_table(mixed, labels)
     linear = [f for f in fits if isinstance(f, LinearModel)]

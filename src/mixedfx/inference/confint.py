@@ -24,7 +24,13 @@ def wald_intervals(fit: LinearMixedModel, level: float) -> pd.DataFrame:
 
 
 def confidence_intervals(
-    fit: LinearMixedModel, method: Method, level: float, **options: object
+    fit: LinearMixedModel,
+    method: Method,
+    level: float,
+    *,
+    nsim: int = 1000,
+    seed: int | None = None,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Dispatch to the interval method; every method returns ``lower`` and ``upper`` columns."""
     if not 0 < level < 1:
@@ -34,9 +40,9 @@ def confidence_intervals(
     if method == "profile":
         from mixedfx.inference.profile import profile_intervals
 
-        return profile_intervals(fit, level, **options)
+        return profile_intervals(fit, level)
     if method == "bootstrap":
         from mixedfx.inference.bootstrap import bootstrap_intervals
 
-        return bootstrap_intervals(fit, level, **options)
+        return bootstrap_intervals(fit, level, nsim, seed, n_jobs)
     raise ValueError(f"method must be 'wald', 'profile' or 'bootstrap', got {method!r}")

@@ -257,3 +257,23 @@ def _end_point(
 def _stderr_progress(message: str) -> None:
     if sys.stderr.isatty():
         print(f"\r{message:60s}", end="", file=sys.stderr, flush=True)
+
+
+def profiles(fit: LinearMixedModel, level: float = 0.99, points: int = 9) -> dict[str, Profile]:
+    """ζ of each parameter on `points` values across its `level` interval (lme4's profile)."""
+    intervals = profile_intervals(fit, level)
+    profiler = Profiler.of(fit)
+    names = list(profiler.scale.names)
+    out = {}
+    for name, lower, upper in zip(
+        map(str, intervals.index), intervals["lower"], intervals["upper"]
+    ):
+        grid = np.linspace(lower, upper, points)
+        if name in names:
+            i = names.index(name)
+            zeta = [profiler.variance_zeta(i, v) for v in grid]
+        else:
+            j = list(profiler.fit.fixef_names).index(name)
+            zeta = [profiler.fixed_zeta(j, v) for v in grid]
+        out[name] = Profile(name, grid, np.array(zeta))
+    return out

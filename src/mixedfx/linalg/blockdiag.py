@@ -5,11 +5,16 @@ block per level; factoring it level by level in one vectorized pass is what keep
 linear in the number of levels.  k is the number of coefficients of one term (1 to a few),
 so each routine loops over k in Python and runs every step as one array operation over all
 ℓ levels; numpy's generic stacked routines are several times slower for such tiny blocks.
+
+Below `SMALL` levels numpy's stacked LAPACK routines win instead: their fixed cost per call
+is lower than that of several Python-level steps.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+SMALL = 256
 
 
 def congruence(A: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -28,7 +33,8 @@ def congruence(A: np.ndarray, T: np.ndarray) -> np.ndarray:
         Shape (ℓ, k, k).  Row-major vec(Tᵀ A T) = vec(A) · (T ⊗ T).
     """
     ell, k, _ = A.shape
-    return (A.reshape(ell, k * k) @ np.kron(T, T)).reshape(ell, k, k)
+    kron = np.multiply.outer(T, T).transpose(0, 2, 1, 3).reshape(k * k, k * k)
+    return (A.reshape(ell, k * k) @ kron).reshape(ell, k, k)
 
 
 def batched_cholesky(S: np.ndarray) -> np.ndarray:
@@ -62,20 +68,17 @@ def batched_lower_solve(L: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     L
         Shape (ℓ, k, k), lower triangular with a positive diagonal.
     rhs
-        Shape (ℓ, k, m) or broadcastable to it.
+        Shape (ℓ, k, m), or (k, m) when every level has the same right-hand side.
 
     Returns
     -------
     ndarray
         Shape (ℓ, k, m).
     """
-    k = L.shape[1]
-    rhs = np.broadcast_to(rhs, (L.shape[0], k, rhs.shape[-1]))
-    out = np.empty(rhs.shape)
+    ell, k, _ = L.shape
+    out = np.empty((ell, k, rhs.shape[-1]))
     for i in range(k):
-        acc = rhs[:, i, :].copy()
-        for j in range(i):
-            acc -= L[:, i, j, None] * out[:, j, :]
+        acc = rhs[..., i, :] - np.einsum("gj,gjm->gm", L[:, i, :i], out[:, :i, :])
         out[:, i, :] = acc / L[:, i, i, None]
     return out
 
@@ -83,6 +86,8 @@ def batched_lower_solve(L: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 def gram(Y: np.ndarray) -> np.ndarray:
     """Y_gᵀ Y_g for every block: shape (ℓ, m, k) → (ℓ, k, k)."""
     k = Y.shape[2]
+    if Y.shape[0] < SMALL:
+        return np.einsum("gca,gcb->gab", Y, Y)
     out = np.empty((Y.shape[0], k, k))
     for a in range(k):
         for b in range(a, k):

@@ -7,6 +7,7 @@ existing Axes.  ``import mixedfx`` does not import this package or matplotlib.
 from mixedfx.plot.diagnostics import qq_residuals, residuals_by_group, residuals_vs_fitted
 from mixedfx.plot.groups import group_lines, shrinkage
 from mixedfx.plot.lines import fitted_line
+from mixedfx.plot.profile import zeta
 from mixedfx.plot.ranef import caterpillar
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "residuals_by_group",
     "residuals_vs_fitted",
     "shrinkage",
+    "zeta",
 ]

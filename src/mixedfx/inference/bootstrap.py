@@ -1,0 +1,227 @@
+"""Simulation from a fitted model and the parametric bootstrap (lme4's ``simulate`` and
+``bootMer``; pbkrtest's ``PBmodcomp``).
+
+A refit on a simulated response reuses the model's structure: Z and X do not change, so of
+the cross-products only those with y are recomputed (Zᵀy*, Xᵀy*, y*ᵀy*: one pass over the
+rows), and the optimizer starts from θ̂.  Replicate i draws from its own random stream,
+spawned from the seed, so the result does not depend on how replicates are shared among
+processes.  An interrupt (Ctrl-C) stops the run and returns the replicates completed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from mixedfx.crossprod import CrossProducts, term_matrix
+from mixedfx.inference.profile import VarianceScale
+from mixedfx.linalg import off_diagonal
+from mixedfx.lmm import LinearMixedModel
+from mixedfx.objective import ProfiledDeviance, ml_deviance, reml_criterion
+from mixedfx.optimize import bobyqa
+from mixedfx.solution import solve
+
+Progress = Callable[[int, int], None]
+WARM_STEP = 0.1  # first BOBYQA step from θ̂: simulated optima lie near it
+
+
+def simulate(fit: LinearMixedModel, nsim: int = 1, seed: int | None = None) -> np.ndarray:
+    """Responses drawn from the fitted model, new random effects each time.
+
+    Returns
+    -------
+    ndarray
+        Shape (n, nsim): y* = Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε* ~ N(0, σ̂² I).
+    """
+    streams = np.random.SeedSequence(seed).spawn(nsim)
+    return np.column_stack([draw_response(fit, np.random.default_rng(s)) for s in streams])
+
+
+def draw_response(fit: LinearMixedModel, rng: np.random.Generator) -> np.ndarray:
+    """One simulated response vector, shape (n,)."""
+    y = fit.design.fixed.X @ fit.fixef.to_numpy()
+    for term, T in zip(fit.design.terms, fit.layout.templates(fit.theta)):
+        b = fit.sigma * rng.standard_normal((term.nlevels, term.k)) @ T.T
+        y = y + np.einsum("ik,ik->i", term.z, b[term.factor.refs])
+    return y + fit.sigma * rng.standard_normal(fit.nobs)
+
+
+@dataclass(frozen=True)
+class Refitter:
+    """Refits a model to new responses from its cross-products (the rows' Z and X fixed)."""
+
+    fit: LinearMixedModel
+    Z1: sp.csr_matrix
+    W: sp.csr_matrix
+
+    @classmethod
+    def of(cls, fit: LinearMixedModel) -> Refitter:
+        first, rest = fit.design.terms[0], fit.design.terms[1:]
+        columns = [*(term_matrix(t) for t in rest), sp.csr_matrix(fit.design.fixed.X)]
+        return cls(fit, term_matrix(first).tocsr(), sp.hstack(columns, format="csr"))
+
+    def cross_products(self, y: np.ndarray) -> CrossProducts:
+        """A with the y row and column replaced by those of `y`."""
+        A = self.fit.A
+        R = A.R.copy()
+        Wy = self.W.T @ y
+        R[:-1, -1] = R[-1, :-1] = Wy
+        R[-1, -1] = y @ y
+        B = sp.vstack([self._rows(A), sp.csr_matrix(self.Z1.T @ y)], format="csr")
+        return replace(A, B=off_diagonal(B, A.A11.shape[1]), R=R)
+
+    def _rows(self, A: CrossProducts) -> sp.csr_matrix:
+        return sp.csr_matrix(A.B.matrix)[:-1]
+
+    def _optimum(self, y: np.ndarray) -> tuple[CrossProducts, np.ndarray]:
+        """The refit's cross-products and θ̂ for the response `y`."""
+        fit = self.fit
+        A = self.cross_products(y)
+        levels = tuple(t.nlevels for t in fit.design.terms)
+        criterion = reml_criterion if fit.reml else ml_deviance
+        objective = ProfiledDeviance(A, fit.layout, levels[1:], criterion)
+        options = replace(fit.optinfo.options, initial_step=WARM_STEP)
+        return A, bobyqa(objective, fit.theta, fit.layout.lower_bounds(), options).final
+
+    def ml_deviance(self, y: np.ndarray) -> float:
+        """The minimized ML deviance of the model refitted (by ML) to `y`."""
+        A, theta = self._optimum(y)
+        levels = tuple(t.nlevels for t in self.fit.design.terms)
+        factor = ProfiledDeviance(A, self.fit.layout, levels[1:], ml_deviance).factor(theta)
+        return np.inf if factor is None else ml_deviance(factor)
+
+    def refit(self, y: np.ndarray) -> np.ndarray:
+        """Parameters of the refit: fixed effects, then the variance scale (sd, cor, σ)."""
+        fit = self.fit
+        A, theta = self._optimum(y)
+        levels = tuple(t.nlevels for t in fit.design.terms)
+        criterion = reml_criterion if fit.reml else ml_deviance
+        factor = ProfiledDeviance(A, fit.layout, levels[1:], criterion).factor(theta)
+        if factor is None:
+            return np.full(len(fit.fixef_names) + VarianceScale.of(fit).lower.size, np.nan)
+        solution = solve(factor, A, levels)
+        dof = fit.nobs - fit.design.p if fit.reml else fit.nobs
+        sigma = float(np.sqrt(solution.pwrss / dof))
+        return np.concatenate([solution.beta, _psi(fit, theta, sigma)])
+
+
+def _psi(fit: LinearMixedModel, theta: np.ndarray, sigma: float) -> np.ndarray:
+    out: list[float] = []
+    for cov in fit.layout.covariances(theta, sigma):
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(sd, sd)
+        k = cov.shape[0]
+        out += list(sd) + [corr[a, b] for b in range(k) for a in range(b + 1, k)]
+    return np.array([*out, sigma])
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Parameter estimates on simulated responses.
+
+    Attributes
+    ----------
+    estimates
+        One row per completed replicate, one column per parameter (fixed effects, then
+        ``sd(...)``, ``cor(...)``, ``sigma``).
+    nsim
+        Replicates asked for; fewer rows mean the run was interrupted.
+    seed
+        The seed the replicates were drawn from.
+    """
+
+    estimates: pd.DataFrame
+    nsim: int
+    seed: int | None
+
+    @property
+    def completed(self) -> int:
+        return len(self.estimates)
+
+    def intervals(self, level: float = 0.95) -> pd.DataFrame:
+        """Percentile intervals: the (1 − level)/2 and (1 + level)/2 quantiles."""
+        q = self.estimates.quantile([(1 - level) / 2, (1 + level) / 2]).T
+        q.columns = ["lower", "upper"]
+        return q
+
+
+_WORKER: Refitter | None = None
+
+
+def _init_worker(refitter: Refitter) -> None:
+    global _WORKER
+    _WORKER = refitter
+
+
+def _replicate(seed: np.random.SeedSequence) -> np.ndarray:
+    assert _WORKER is not None
+    return _WORKER.refit(draw_response(_WORKER.fit, np.random.default_rng(seed)))
+
+
+def bootstrap(
+    fit: LinearMixedModel,
+    nsim: int = 1000,
+    *,
+    seed: int | None = None,
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+) -> BootstrapResult:
+    """Parametric bootstrap: simulate from the fit, refit, collect every parameter.
+
+    Parameters
+    ----------
+    nsim
+        Number of replicates.
+    seed
+        Seed of the replicates' random streams; the same seed gives the same result for
+        any `n_jobs`.
+    n_jobs
+        Worker processes (1: in this process).
+    progress
+        Called as ``progress(done, nsim)``; by default a counter on stderr when it is a
+        terminal.
+    """
+    refitter = Refitter.of(fit)
+    names = [*fit.fixef_names, *VarianceScale.of(fit).names]
+    streams = np.random.SeedSequence(seed).spawn(nsim)
+    report = progress or _stderr_progress
+    rows: list[np.ndarray] = []
+    try:
+        if n_jobs == 1:
+            _init_worker(refitter)
+            for stream in streams:
+                rows.append(_replicate(stream))
+                report(len(rows), nsim)
+        else:
+            with ProcessPoolExecutor(
+                n_jobs, initializer=_init_worker, initargs=(refitter,)
+            ) as pool:
+                for row in pool.map(_replicate, streams, chunksize=16):
+                    rows.append(row)
+                    report(len(rows), nsim)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: returning {len(rows)} of {nsim} replicates", file=sys.stderr)
+    estimates = pd.DataFrame(np.array(rows).reshape(len(rows), len(names)), columns=names)
+    return BootstrapResult(estimates, nsim, seed)
+
+
+def bootstrap_intervals(
+    fit: LinearMixedModel, level: float, nsim: int, seed: int | None, n_jobs: int
+) -> pd.DataFrame:
+    """Percentile bootstrap intervals, rows as `confint`'s (variance scale, then β)."""
+    table = bootstrap(fit, nsim, seed=seed, n_jobs=n_jobs).intervals(level)
+    variance = [n for n in table.index if n not in fit.fixef_names]
+    return table.loc[[*variance, *fit.fixef_names]]
+
+
+def _stderr_progress(done: int, total: int) -> None:
+    if sys.stderr.isatty() and (done == total or done % max(1, total // 100) == 0):
+        end = "\n" if done == total else ""
+        print(f"\rbootstrap: {done}/{total}", end=end, file=sys.stderr, flush=True)

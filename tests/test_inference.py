@@ -1,0 +1,179 @@
+"""t and F tests, Kenward–Roger, intervals and the bootstrap against lmerTest/pbkrtest/lme4.
+
+Tolerances as the reference checker's: df 1% relative, p-values 2% relative, Wald intervals
+1e-3 and profile intervals 2e-2 of their width.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedfx as mfx
+
+from conftest import case, case_frame, lmer_cases
+
+
+def fit_case(name: str) -> tuple[dict, mfx.LinearMixedModel]:
+    ref = case(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mfx.SingularFitWarning)
+        return ref, mfx.lmer(ref["formula"], case_frame(ref), reml=ref["reml"])
+
+
+def norm(name: str) -> str:
+    return ":".join(sorted(name.split(":")))
+
+
+SMALL = [c for c in lmer_cases() if c not in ("exam_reml",)]
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_satterthwaite_matches_lmertest(name: str) -> None:
+    ref, fit = fit_case(name)
+    table = fit.coef_table("satterthwaite").rename(index=norm)
+    names = [norm(n) for n in ref["fixef"]["names"]]
+    np.testing.assert_allclose(table.loc[names, "df"], ref["satterthwaite"]["df"], rtol=1e-2)
+    np.testing.assert_allclose(table.loc[names, "p_value"], ref["satterthwaite"]["p"], rtol=2e-2)
+
+
+@pytest.mark.parametrize("name", [c for c in SMALL if case(c).get("kenward_roger")])
+def test_kenward_roger_matches_pbkrtest(name: str) -> None:
+    ref, fit = fit_case(name)
+    kr = ref["kenward_roger"]
+    table = fit.coef_table("kenward-roger").rename(index=norm)
+    names = [norm(n) for n in ref["fixef"]["names"]]
+    np.testing.assert_allclose(table.loc[names, "df"], kr["df"], rtol=1e-2)
+    np.testing.assert_allclose(table.loc[names, "p_value"], kr["p"], rtol=2e-2)
+    np.testing.assert_allclose(table.loc[names, "std_error"], kr["se"], rtol=2e-3)
+    vcov_kr = fit.vcov_kr().rename(index=norm, columns=norm).loc[names, names]
+    np.testing.assert_allclose(np.sqrt(np.diag(vcov_kr)), kr["se"], rtol=2e-3)
+
+
+def test_kenward_roger_needs_reml() -> None:
+    _, fit = fit_case("sleepstudy_slopes_ml")
+    with pytest.raises(ValueError, match="REML"):
+        fit.coef_table("kenward-roger")
+
+
+@pytest.mark.parametrize(
+    "name", ["cake_reml", "sleepstudy_slopes_reml", "exercise_mood_lmer_slopes_ml"]
+)
+def test_type3_anova_matches_lmertest(name: str) -> None:
+    ref, fit = fit_case(name)
+    a = ref["anova_type3_satterthwaite"]
+    table = fit.anova().rename(index=norm).loc[[norm(t) for t in a["terms"]]]
+    np.testing.assert_allclose(table["f_value"], a["F"], rtol=1e-3)
+    np.testing.assert_allclose(table["num_df"], a["numdf"])
+    np.testing.assert_allclose(table["den_df"], a["dendf"], rtol=1e-2)
+    np.testing.assert_allclose(table["p_value"], a["p"], rtol=2e-2)
+
+
+def test_satterthwaite_df_is_exact_in_a_balanced_one_way_design() -> None:
+    """Balanced one-way random intercepts (6 batches × 5): the intercept's df is ℓ − 1 = 5."""
+    fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff"))
+    assert fit.coef_table()["df"].iloc[0] == pytest.approx(5.0, rel=1e-6)
+
+
+def test_type1_2_3_agree_without_interactions_and_contrast_equals_t_test() -> None:
+    _, fit = fit_case("sleepstudy_slopes_reml")
+    tables = [fit.anova(type=k) for k in (1, 2, 3)]
+    for t in tables[1:]:
+        np.testing.assert_allclose(t["f_value"], tables[0]["f_value"], rtol=1e-8)
+    row = fit.coef_table().loc["Days"]
+    test = fit.contrast(np.array([0.0, 1.0]))
+    assert test.f_value == pytest.approx(row["statistic"] ** 2, rel=1e-10)
+    assert test.den_df == pytest.approx(row["df"], rel=1e-10)
+    assert test.p_value == pytest.approx(row["p_value"], rel=1e-8)
+
+
+@pytest.mark.parametrize("name", ["sleepstudy_slopes_reml", "penicillin_reml", "dyestuff_ml"])
+def test_wald_and_profile_intervals_match_lme4(name: str) -> None:
+    ref, fit = fit_case(name)
+    wald = fit.confint("wald")
+    c = ref["confint_wald"]
+    width = np.asarray(c["upper"]) - np.asarray(c["lower"])
+    np.testing.assert_allclose(wald.loc[c["names"], "lower"], c["lower"], atol=1e-3 * width.min())
+    profile = fit.confint("profile")
+    c = ref["confint_profile"]
+    ours = [_our_name(n, fit) for n in c["names"]]
+    width = np.asarray(c["upper"]) - np.asarray(c["lower"])
+    assert np.all(np.abs(profile.loc[ours, "lower"].to_numpy() - c["lower"]) <= 2e-2 * width)
+    assert np.all(np.abs(profile.loc[ours, "upper"].to_numpy() - c["upper"]) <= 2e-2 * width)
+
+
+def _our_name(r_name: str, fit: mfx.LinearMixedModel) -> str:
+    """lme4's 'sd_(Intercept)|Subject' and 'cor_Days.(Intercept)|Subject' → ours."""
+    kind, _, rest = r_name.partition("_")
+    if kind not in ("sd", "cor"):
+        return r_name
+    inner, group = rest.rsplit("|", 1)
+    if kind == "sd":
+        return f"sd({inner}|{group})"
+    coefs = set(fit.varcorr["var1"].dropna())
+    for i, ch in enumerate(inner):
+        if ch == "." and inner[:i] in coefs and inner[i + 1 :] in coefs:
+            return f"cor({inner[:i]},{inner[i + 1 :]}|{group})"
+    raise KeyError(r_name)
+
+
+def test_bootstrap_is_reproducible_whatever_n_jobs() -> None:
+    fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff"))
+    one = mfx.bootstrap(fit, 20, seed=7, n_jobs=1)
+    two = mfx.bootstrap(fit, 20, seed=7, n_jobs=2)
+    pd.testing.assert_frame_equal(one.estimates, two.estimates)
+    assert one.completed == 20
+    assert list(one.estimates.columns) == ["(Intercept)", "sd((Intercept)|Batch)", "sigma"]
+    intervals = one.intervals(0.9)
+    assert np.all(intervals["lower"] <= intervals["upper"])
+
+
+def test_simulate_matches_the_model_moments() -> None:
+    fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff"))
+    y = fit.simulate(4000, seed=3)
+    assert y.shape == (30, 4000)
+    sd_b, sigma = fit.varcorr["sdcor"].iloc[0], fit.sigma
+    # Var(y_i) = σ_b² + σ², Cov(y_i, y_j) = σ_b² within a batch; Monte Carlo error ~2-3%
+    assert np.var(y[0]) == pytest.approx(sd_b**2 + sigma**2, rel=0.08)
+    assert np.cov(y[0], y[1])[0, 1] == pytest.approx(sd_b**2, rel=0.2)
+    assert y.mean() == pytest.approx(
+        fit.fixef.iloc[0], abs=3 * np.sqrt((sd_b**2 + sigma**2 / 5) / 6 / 4000) * 3
+    )
+
+
+def test_bootstrap_interval_coverage_on_simulated_data() -> None:
+    """90% percentile intervals for the fixed intercept cover the truth in about 90% of data
+    sets; with 40 data sets the Monte Carlo standard error is 0.047."""
+    rng = np.random.default_rng(11)
+    covered = 0
+    n_sets = 40
+    for _ in range(n_sets):
+        g = np.repeat(np.arange(12), 6)
+        y = 10.0 + rng.normal(0, 1.0, 12)[g] + rng.normal(0, 1.0, g.size)
+        fit = mfx.lmer("y ~ 1 + (1 | g)", pd.DataFrame({"y": y, "g": g}))
+        ci = mfx.bootstrap(fit, 100, seed=int(rng.integers(1 << 30))).intervals(0.9)
+        covered += ci.loc["(Intercept)", "lower"] <= 10.0 <= ci.loc["(Intercept)", "upper"]
+    assert 0.9 - 3 * 0.047 <= covered / n_sets <= 1.0
+
+
+def test_every_interval_contains_the_estimate() -> None:
+    _, fit = fit_case("sleepstudy_slopes_reml")
+    ml = mfx.lmer("Reaction ~ Days + (Days | Subject)", mfx.datasets.load("sleepstudy"), reml=False)
+    profile = fit.confint("profile")
+    estimates = pd.concat([ml.fixef, pd.Series({"sigma": ml.sigma})])
+    for name, value in estimates.items():
+        assert profile.at[name, "lower"] <= value <= profile.at[name, "upper"]
+
+
+def test_parametric_bootstrap_lrt() -> None:
+    data = mfx.datasets.load("sleepstudy")
+    small = mfx.lmer("Reaction ~ Days + (1 | Subject)", data, reml=False)
+    large = mfx.lmer("Reaction ~ Days + (Days | Subject)", data, reml=False)
+    table = mfx.anova(small, large, method="bootstrap", nsim=40, seed=5)
+    assert table["chisq"].iloc[0] == pytest.approx(
+        case("sleepstudy_anova_intercept_vs_slopes")["chisq"], rel=1e-3
+    )
+    assert table["p_value"].iloc[0] == pytest.approx(1 / 41)
