@@ -90,7 +90,8 @@ R_CHILD = r"""
 suppressPackageStartupMessages({library(lme4); library(lmerTest); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
 task <- fromJSON(args[1]); repeat_n <- as.integer(args[2])
-data <- read.csv(task$data, colClasses = setNames(rep("factor", length(task$factors)), task$factors))
+classes <- setNames(rep("factor", length(task$factors)), task$factors)
+data <- read.csv(task$data, colClasses = classes)
 once <- function() {
   t0 <- proc.time()[["elapsed"]]
   fit <- lme4::lmer(as.formula(task$formula), data = data, REML = task$reml)
