@@ -31,6 +31,9 @@ class OptimizerOptions:
     ----------
     ftol_abs, xtol_abs
         Stop when an iteration changes the objective, or every θ entry, by less.
+    xtol_rel
+        Stop when every θ entry changes by less than this fraction: R's nloptr default,
+        which lme4's ``nloptwrap`` leaves in force.
     maxeval
         Most objective evaluations allowed.
     initial_step
@@ -40,6 +43,7 @@ class OptimizerOptions:
 
     ftol_abs: float = 1e-8
     xtol_abs: float = 1e-8
+    xtol_rel: float = 1e-4
     maxeval: int = 100_000
     initial_step: float | None = None
 
@@ -95,6 +99,7 @@ def bobyqa(
     opt.set_lower_bounds(lower)
     opt.set_ftol_abs(options.ftol_abs)
     opt.set_xtol_abs(options.xtol_abs)
+    opt.set_xtol_rel(options.xtol_rel)
     opt.set_maxeval(options.maxeval)
     if options.initial_step is not None:
         opt.set_initial_step(options.initial_step)
