@@ -12,6 +12,8 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from mixedfx.linalg.blockdiag import SMALL
+
 # Dense storage when B has at least this fraction of non-zeros or is this small.
 DENSE_FRACTION = 0.2
 DENSE_SIZE = 200_000
@@ -64,6 +66,8 @@ class DenseBlock:
     def right_blocks(self, rows: slice, blocks: np.ndarray) -> np.ndarray:
         ell, k, _ = blocks.shape
         Br = self.B[rows].reshape(-1, ell, k)
+        if ell < SMALL:  # numpy's stacked matmul has the lower fixed cost
+            return (Br[:, :, None, :] @ blocks[None]).reshape(Br.shape[0], ell * k)
         out = np.zeros_like(Br)
         for a in range(k):  # k is tiny: k² array operations beat a generic einsum
             for b in range(k):
