@@ -20,9 +20,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +41,50 @@ class Task:
     reml: bool
     step: str = "fit"  # fit | satterthwaite | kenward-roger | bootstrap
 
+
+def simulate_slopes(path: Path) -> None:
+    """500,000 rows in 125,000 groups: y ~ x1 + x2 + (1 + x1 | g)."""
+    rng = np.random.default_rng(1)
+    n, groups = 500_000, 125_000
+    g = rng.integers(0, groups, n)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    b0, b1 = rng.normal(size=groups), 0.5 * rng.normal(size=groups)
+    y = 1 + 2 * x1 - x2 + b0[g] + b1[g] * x1 + rng.normal(size=n)
+    pd.DataFrame({"y": y, "x1": x1, "x2": x2, "g": g}).to_csv(path, index=False)
+
+
+def simulate_movielens(path: Path) -> None:
+    """A MovieLens-1M-sized crossed design: 1,000,000 ratings, 6,040 users × 3,706 items."""
+    rng = np.random.default_rng(2)
+    n, users, items = 1_000_000, 6_040, 3_706
+    user = rng.integers(0, users, n)
+    item = np.minimum(rng.zipf(1.3, n) - 1, items - 1)  # popular items rated far more often
+    y = 3.5 + 0.4 * rng.normal(size=users)[user] + 0.6 * rng.normal(size=items)[item]
+    y = y + rng.normal(size=n)
+    pd.DataFrame({"y": y, "user": user, "item": item}).to_csv(path, index=False)
+
+
+def simulate_crossed3(path: Path) -> None:
+    """50,000 rows, subjects × items crossed, each with a 3 × 3 random-effects covariance."""
+    rng = np.random.default_rng(3)
+    n, subjects, items = 50_000, 250, 200
+    s, i = rng.integers(0, subjects, n), rng.integers(0, items, n)
+    x1, x2 = rng.choice([-0.5, 0.5], n), rng.choice([-0.5, 0.5], n)
+    cov = np.array([[1.0, 0.3, 0.1], [0.3, 0.5, 0.1], [0.1, 0.1, 0.3]])
+    bs = rng.multivariate_normal(np.zeros(3), cov, subjects)
+    bi = rng.multivariate_normal(np.zeros(3), cov, items)
+    design = np.column_stack([np.ones(n), x1, x2])
+    y = design @ [1.0, 0.5, -0.3] + np.sum(design * bs[s], 1) + np.sum(design * bi[i], 1)
+    y = y + rng.normal(size=n)
+    frame = pd.DataFrame({"y": y, "x1": x1, "x2": x2, "subj": s, "item": i})
+    frame.to_csv(path, index=False)
+
+
+SIMULATED = {
+    "sim_slopes": simulate_slopes,
+    "sim_movielens": simulate_movielens,
+    "sim_crossed3": simulate_crossed3,
+}
 
 FIT_TASKS = [
     Task("sleepstudy", "sleepstudy", ("Subject",), "Reaction ~ Days + (Days | Subject)", True),
@@ -67,22 +113,45 @@ INFERENCE_TASKS = [
 PY_CHILD = r"""
 import json, sys, time, warnings
 import numpy as np, pandas as pd
-import mixedfx as mfx
-task = json.loads(sys.argv[1]); repeat = int(sys.argv[2])
-data = (mfx.datasets.load(task["data"]) if "/" not in task["data"]
-        else pd.read_csv(task["data"], dtype={c: str for c in task["factors"]}))
+task = json.loads(sys.argv[1]); repeat = int(sys.argv[2]); engine = sys.argv[3]
 warnings.simplefilter("ignore")
+if engine == "mixedfx":
+    import mixedfx as mfx
+    data = (mfx.datasets.load(task["data"]) if "/" not in task["data"]
+            else pd.read_csv(task["data"], dtype={c: str for c in task["factors"]}))
+else:
+    data = pd.read_csv(task["data"], dtype={c: str for c in task["factors"]})
+
+def fit_mixedfx():
+    fit = mfx.lmer(task["formula"], data, reml=task["reml"])
+    return fit, fit.optinfo.evaluations
+
+def fit_mixedlm():
+    import mixedlm
+    fit = mixedlm.lmer(task["formula"], data, REML=task["reml"])
+    return fit, getattr(fit, "function_evals", None)
+
+def fit_statsmodels():
+    import statsmodels.formula.api as smf
+    sm = task["statsmodels"]
+    model = smf.mixedlm(sm["fixed"], data, groups=data[sm["group"]], re_formula=sm["re"])
+    fit = model.fit(reml=task["reml"])
+    return fit, None
+
+fit_model = {"mixedfx": fit_mixedfx, "mixedlm": fit_mixedlm, "statsmodels": fit_statsmodels}[engine]
+
 def once():
     t0 = time.perf_counter()
-    fit = mfx.lmer(task["formula"], data, reml=task["reml"])
+    fit, evals = fit_model()
     t1 = time.perf_counter()
     if task["step"] == "satterthwaite": fit.coef_table("satterthwaite")
     elif task["step"] == "kenward-roger": fit.coef_table("kenward-roger")
     elif task["step"] == "bootstrap": mfx.bootstrap(fit, 1000, seed=1, progress=lambda i, n: None)
     t2 = time.perf_counter()
-    return (t1 - t0) if task["step"] == "fit" else (t2 - t1), fit.optinfo.evaluations
-once()
-runs = [once() for _ in range(repeat)]
+    return (t1 - t0) if task["step"] == "fit" else (t2 - t1), evals
+
+first = once()
+runs = [once() for _ in range(repeat)] if first[0] < 60 else [first]
 print(json.dumps({"seconds": float(np.median([r[0] for r in runs])), "evals": runs[0][1]}))
 """
 
@@ -103,35 +172,65 @@ once <- function() {
   t2 <- proc.time()[["elapsed"]]
   list(seconds = if (task$step == "fit") t1 - t0 else t2 - t1, evals = fit@optinfo$feval)
 }
-invisible(once())
-runs <- lapply(seq_len(repeat_n), function(i) once())
+first <- once()
+runs <- if (first$seconds < 60) lapply(seq_len(repeat_n), function(i) once()) else list(first)
 blas <- tryCatch(extSoftVersion()[["BLAS"]], error = function(e) "unknown")
 cat(toJSON(list(seconds = median(sapply(runs, `[[`, "seconds")), evals = runs[[1]]$evals,
                 blas = blas), auto_unbox = TRUE))
 """
 
 
-def run_child(command: list[str]) -> tuple[dict, float]:
-    """Run a child; returns its JSON output and its peak resident memory in MB."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
-    out = process.stdout.read() if process.stdout else ""
-    err = process.stderr.read() if process.stderr else ""
-    if status != 0:
-        raise RuntimeError(f"{command[0]} failed: {err.strip()[-400:]}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+def run_child(command: list[str], timeout: float) -> tuple[dict | None, float]:
+    """Run a child; its JSON output (None if it failed or ran out of time) and peak RSS in MB."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                os.wait4(process.pid, 0)
+                print(f"  {command[0]}: stopped after {timeout:.0f} s", file=sys.stderr)
+                return None, float("nan")
+            time.sleep(0.01)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        memory = usage.ru_maxrss / 1024
+        if process.returncode != 0:
+            print(f"  {command[0]} failed: {err.read().strip()[-300:]}", file=sys.stderr)
+            return None, memory
+        return json.loads(out.read().strip().splitlines()[-1]), memory
 
 
 def csv_for(task: Task, folder: Path) -> str:
-    """A CSV of the task's data for R (bundled sets are written out once)."""
-    if "/" in task.data:
-        return task.data
+    """A CSV of the task's data for every engine (written once per run)."""
     path = folder / f"{task.data}.csv"
     if not path.exists():
-        import mixedfx as mfx
+        if task.data in SIMULATED:
+            SIMULATED[task.data](path)
+        else:
+            import mixedfx as mfx
 
-        mfx.datasets.load(task.data).to_csv(path, index=False)
+            mfx.datasets.load(task.data).to_csv(path, index=False)
     return str(path)
+
+
+def statsmodels_spec(task: Task) -> dict | None:
+    """statsmodels' MixedLM takes one grouping factor: its fixed formula, group, re_formula."""
+    from mixedfx.formula import parse_formula
+
+    parsed = parse_formula(task.formula)
+    if len(parsed.random) != 1 or len(parsed.random[0].factors) != 1:
+        return None
+    bar = parsed.random[0]
+    return {
+        "fixed": f"{parsed.response} ~ {parsed.fixed}",
+        "group": bar.factors[0],
+        "re": f"~ {bar.expr}",
+    }
 
 
 def has_r() -> bool:
@@ -144,33 +243,38 @@ def has_r() -> bool:
     return check.returncode == 0
 
 
-def measure(tasks: list[Task], repeat: int, with_r: bool) -> pd.DataFrame:
+def measure(
+    tasks: list[Task], repeat: int, engines: dict[str, list[str]], timeout: float
+) -> pd.DataFrame:
+    """Time every task with every engine, alternating engines task by task."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        script = folder / "child.R"
+        script.write_text(R_CHILD)
         for task in tasks:
-            spec = task.__dict__ | {"factors": list(task.factors)}
-            py, py_mem = run_child([sys.executable, "-c", PY_CHILD, json.dumps(spec), str(repeat)])
-            row = {
-                "task": task.name,
-                "mixedfx_s": py["seconds"],
-                "mixedfx_MB": py_mem,
-                "mixedfx_evals": py["evals"],
-            }
-            if with_r:
-                r_spec = spec | {"data": csv_for(task, folder)}
-                script = folder / "child.R"
-                script.write_text(R_CHILD)
-                r, r_mem = run_child(["Rscript", str(script), json.dumps(r_spec), str(repeat)])
-                row |= {
-                    "lme4_s": r["seconds"],
-                    "lme4_MB": r_mem,
-                    "lme4_evals": r["evals"],
-                    "ratio_lme4_over_mixedfx": r["seconds"] / py["seconds"],
-                    "R_BLAS": r["blas"],
-                }
+            spec = task.__dict__ | {"factors": list(task.factors), "data": csv_for(task, folder)}
+            spec["statsmodels"] = statsmodels_spec(task)
+            row: dict[str, object] = {"task": task.name}
+            for engine, command in engines.items():
+                if engine != "mixedfx" and task.step != "fit" and engine != "lme4":
+                    continue
+                if engine == "statsmodels" and spec["statsmodels"] is None:
+                    continue
+                command = [str(script) if c == "{script}" else c for c in command]
+                argv = [*command, json.dumps(spec), str(repeat)]
+                argv = argv if engine == "lme4" else [*argv, engine]
+                result, memory = run_child(argv, timeout)
+                row[f"{engine}_s"] = result["seconds"] if result else float("nan")
+                row[f"{engine}_MB"] = memory
+                row[f"{engine}_evals"] = result.get("evals") if result else None
+                if engine == "lme4" and result:
+                    row["R_BLAS"] = Path(str(result.get("blas", ""))).name
+            for engine in engines:
+                if engine != "mixedfx" and f"{engine}_s" in row:
+                    row[f"{engine}/mixedfx"] = float(row[f"{engine}_s"]) / float(row["mixedfx_s"])
             rows.append(row)
-            print(pd.DataFrame([row]).to_string(index=False, header=len(rows) == 1), flush=True)
+            print(json.dumps(row), flush=True)
     return pd.DataFrame(rows)
 
 
@@ -182,15 +286,27 @@ def main() -> int:
     parser.add_argument("--only", help="run tasks whose name contains this")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
-    parser.add_argument("--no-r", action="store_true", help="time mixedfx only")
+    parser.add_argument("--no-r", action="store_true", help="do not time lme4")
+    parser.add_argument(
+        "--peers-python",
+        type=Path,
+        help="a Python with statsmodels and mixedlm installed (a separate venv)",
+    )
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per child process")
     args = parser.parse_args()
     tasks = {"fit": FIT_TASKS, "inference": INFERENCE_TASKS, "all": FIT_TASKS + INFERENCE_TASKS}
     chosen = [t for t in tasks[args.suite] if not args.only or args.only in t.name]
-    with_r = not args.no_r and has_r()
-    if not with_r:
-        print("R with lme4/lmerTest/jsonlite not found: timing mixedfx only", file=sys.stderr)
-    table = measure(chosen, args.repeat, with_r)
-    print("\n" + table.to_string(index=False))
+    engines = {"mixedfx": [sys.executable, "-c", PY_CHILD]}
+    if not args.no_r and has_r():
+        engines["lme4"] = ["Rscript", "{script}"]
+    elif not args.no_r:
+        print("R with lme4/lmerTest/jsonlite not found: lme4 left out", file=sys.stderr)
+    if args.peers_python:
+        for peer in ("mixedlm", "statsmodels"):
+            engines[peer] = [str(args.peers_python), "-c", PY_CHILD]
+    table = measure(chosen, args.repeat, engines, args.timeout)
+    pd.set_option("display.width", 250)
+    print("\n" + table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if args.json:
         args.json.write_text(table.to_json(orient="records", indent=1))
     return 0
