@@ -121,4 +121,4 @@ def test_cli_allows_the_documented_transforms(tmp_path: Path) -> None:
     mfx.datasets.load("sleepstudy").to_csv(path, index=False)
     result = run("fit", "np.log(Reaction) ~ scale(Days) + I(Days**2) + (1 | Subject)", str(path))
     assert result.returncode == 0, result.stderr
-    assert "I(Days ** 2)" in result.stdout
+    assert "I(Days^2)" in result.stdout

@@ -95,7 +95,7 @@ def test_categorical_fixed_effects_use_r_names_and_levels() -> None:
 def test_transformations_in_fixed_part() -> None:
     data = sleep().assign(Reaction=lambda d: d["Reaction"])
     fit = mfx.lmer("np.log(Reaction) ~ Days + I(Days**2) + (1 | Subject)", data)
-    assert list(fit.fixef.index) == ["(Intercept)", "Days", "I(Days ** 2)"]
+    assert list(fit.fixef.index) == ["(Intercept)", "Days", "I(Days^2)"]
     manual = data.assign(logr=np.log(data["Reaction"]), d2=data["Days"] ** 2)
     ref = mfx.lmer("logr ~ Days + d2 + (1 | Subject)", manual)
     np.testing.assert_allclose(fit.fixef.to_numpy(), ref.fixef.to_numpy(), rtol=1e-10)
@@ -127,3 +127,27 @@ def test_grouping_columns_of_any_dtype() -> None:
     for fit in fits[1:]:
         assert fit.objective == pytest.approx(fits[0].objective, rel=1e-12)
         assert list(fit.ranef["Subject"].index) == list(fits[0].ranef["Subject"].index)
+
+
+@pytest.mark.parametrize(
+    ("formula", "remlcrit", "name"),
+    [  # REML criteria printed by lme4 1.1-31 (R 4.2.2) for the same formulas
+        ("Reaction ~ I(Days^2) + (1|Subject)", 1795.989, "I(Days^2)"),
+        ("Reaction ~ factor(Days) + (1|Subject)", 1729.493, "factor(Days)1"),
+        ("Reaction ~ scale(Days) + (1|Subject)", 1784.349, "scale(Days)"),
+        ("Reaction ~ poly(Days, 2) + (1|Subject)", 1769.333, "poly(Days, 2)1"),
+        ("Reaction ~ exp(Days/10) + sqrt(Days) + (1|Subject)", 1776.263, "sqrt(Days)"),
+        ("Reaction ~ Days + (scale(Days)|Subject)", 1743.628, "Days"),
+    ],
+)
+def test_r_spellings_in_formulas(formula: str, remlcrit: float, name: str) -> None:
+    """R's x^2 inside I() is a power (not Python's xor); factor(), sqrt() and the stateful
+    transforms scale() and poly() read their columns from the data."""
+    fit = mfx.lmer(formula, sleep())
+    assert fit.objective == pytest.approx(remlcrit, abs=1e-3)
+    assert name in fit.fixef.index
+    np.testing.assert_allclose(fit.predict(sleep()), fit.fitted, rtol=1e-10)
+
+
+def test_power_outside_calls_is_still_the_interaction_operator() -> None:
+    assert parse_formula("y ~ (a + b)^2 + I(x^2) + (1|g)").fixed == "(a + b)^2 + I(x**2)"

@@ -14,6 +14,7 @@ from formulaic import Formula
 
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
+from mixedfx.formula.rsyntax import R_FUNCTIONS, expression_variables
 
 
 @dataclass(frozen=True)
@@ -41,17 +42,26 @@ class ModelFrame:
 
 def used_variables(formula: MixedFormula) -> list[str]:
     """The data columns `formula` reads, in first-use order (response, fixed, random)."""
-    response = sorted(Formula(formula.response).required_variables)
+    response = formula_variables(formula.response)
     return list(dict.fromkeys(response + predictor_variables(formula, include_random=True)))
 
 
 def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[str]:
     """The columns needed to predict: the fixed part's, and the random terms' if included."""
-    names = sorted(Formula(formula.fixed).required_variables)
+    names = formula_variables(formula.fixed)
     for term in formula.random if include_random else ():
-        names.extend(sorted(Formula(term.expr).required_variables))
+        names.extend(formula_variables(term.expr))
         names.extend(term.factors)
     return list(dict.fromkeys(names))
+
+
+def formula_variables(formula: str) -> list[str]:
+    """Columns read by a one-sided formula's terms, in order (functions and ``np`` excluded)."""
+    names: list[str] = []
+    for term in Formula(formula):
+        for factor in term.factors:
+            names.extend(expression_variables(str(factor.expr)))
+    return [n for n in dict.fromkeys(names) if n not in R_FUNCTIONS]
 
 
 def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:

@@ -17,6 +17,7 @@ from formulaic.errors import FormulaicError
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
 from mixedfx.formula import BarTerm
+from mixedfx.formula.rsyntax import R_FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,9 @@ class RandomTerm:
 
     def covariates(self, data: pd.DataFrame) -> np.ndarray:
         """`z` for new rows, shape (m, k)."""
-        return np.asarray(self.spec.get_model_matrix(data, na_action="ignore"), dtype=float)
+        return np.asarray(
+            self.spec.get_model_matrix(data, context=R_FUNCTIONS, na_action="ignore"), dtype=float
+        )
 
     def contribution(self, data: pd.DataFrame, b: np.ndarray, allow_new_levels: bool) -> np.ndarray:
         """Row sums ``z_i · b[refs_i]`` for new data, shape (m,); 0 for unseen levels if allowed.
@@ -114,7 +117,7 @@ def random_term(bar: BarTerm, data: pd.DataFrame) -> RandomTerm:
     """Encode one bar term on the model frame."""
     factor = grouping_factor(bar, data)
     try:
-        mm = model_matrix(bar.expr, data, na_action="raise", output="pandas")
+        mm = model_matrix(bar.expr, data, context=R_FUNCTIONS, na_action="raise", output="pandas")
     except FormulaicError as exc:
         raise FormulaError(f"cannot build the random-effects columns {bar.expr!r}: {exc}") from None
     names = tuple(r_name(str(c)) for c in mm.columns)

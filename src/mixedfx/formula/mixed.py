@@ -18,6 +18,7 @@ from formulaic.errors import FormulaicError
 
 from mixedfx.errors import FormulaError
 from mixedfx.formula.bars import RawBar, as_bar, check_parentheses, split_summands
+from mixedfx.formula.rsyntax import r_arithmetic
 
 _NAME = re.compile(r"^(?:[A-Za-z_.][A-Za-z0-9_.]*|`[^`]+`)$")
 
@@ -92,9 +93,9 @@ def parse_formula(formula: str) -> MixedFormula:
             fixed_parts.append(f"{summand.sign} {summand.text}")
         else:
             random.extend(_expand(bar, formula))
-    fixed = _join_fixed(fixed_parts)
+    fixed = r_arithmetic(_join_fixed(fixed_parts))
     _check_fixed(fixed, formula, rhs_start)
-    return MixedFormula(formula, response, fixed, tuple(random))
+    return MixedFormula(formula, r_arithmetic(response), fixed, tuple(random))
 
 
 def _single_tilde(formula: str) -> int:
@@ -126,7 +127,7 @@ def _check_fixed(fixed: str, formula: str, where: int) -> None:
 def _expand(bar: RawBar, formula: str) -> list[BarTerm]:
     """Expand ``/`` in the grouping and ``||`` in the expression into lme4's separate terms."""
     groups = _nested_groups(bar, formula)
-    exprs = _uncorrelated_exprs(bar, formula) if bar.double else [bar.lhs]
+    exprs = _uncorrelated_exprs(bar, formula) if bar.double else [r_arithmetic(bar.lhs)]
     return [BarTerm(expr, factors) for factors in groups for expr in exprs]
 
 
@@ -164,4 +165,4 @@ def _uncorrelated_exprs(bar: RawBar, formula: str) -> list[str]:
         raise FormulaError(
             f"cannot read {bar.lhs!r}: {str(exc).splitlines()[0]}", formula, bar.start
         ) from None
-    return ["1" if t == "1" else f"0 + {t}" for t in terms]
+    return ["1" if t == "1" else f"0 + {r_arithmetic(t)}" for t in terms]

@@ -14,7 +14,9 @@ import tokenize
 from mixedfx.errors import FormulaError
 from mixedfx.formula.bars import check_parentheses
 
-SAFE_FUNCTIONS = frozenset({"I", "C", "scale", "center"})
+SAFE_FUNCTIONS = frozenset(
+    {"I", "C", "scale", "center", "log", "exp", "sqrt", "abs", "factor", "poly"}
+)
 SAFE_NUMPY = frozenset({"log", "log1p", "exp", "sqrt", "abs"})
 SAFE_OPERATORS = frozenset({"~", "+", "-", "*", "/", ":", "**", "^", "(", ")", "|", "||", ","})
 
@@ -22,7 +24,8 @@ SAFE_OPERATORS = frozenset({"~", "+", "-", "*", "/", ":", "**", "^", "(", ")", "
 def check_safe_formula(formula: str) -> None:
     """Raise `FormulaError` unless `formula` uses only names, numbers, operators and the
     transforms ``np.log``, ``np.log1p``, ``np.exp``, ``np.sqrt``, ``np.abs``, ``I()``,
-    ``C()``, ``scale()`` and ``center()``.
+    ``C()``, ``scale()``, ``center()`` and R's ``log``, ``exp``, ``sqrt``, ``abs``,
+    ``factor()`` and ``poly()``.
 
     A bare name can only look up a column (unknown ones are reported when the model is
     built); calls, attribute access, subscripts and literals other than numbers are refused.

@@ -20,6 +20,7 @@ import numpy as np
 from formulaic import model_matrix
 
 from mixedfx.design.names import r_name
+from mixedfx.formula.rsyntax import R_FUNCTIONS
 from mixedfx.lmm import LinearMixedModel
 
 
@@ -73,7 +74,9 @@ def type2(fit: LinearMixedModel) -> dict[str, np.ndarray]:
 
 def type3(fit: LinearMixedModel) -> dict[str, np.ndarray]:
     X = fit.design.fixed.X
-    full = model_matrix(fit.design.fixed.spec.formula, fit.frame.data, ensure_full_rank=False)
+    full = model_matrix(
+        fit.design.fixed.spec.formula, fit.frame.data, context=R_FUNCTIONS, ensure_full_rank=False
+    )
     full_names = [r_name(str(c)) for c in full.columns]
     L = _zap(np.linalg.pinv(X) @ np.asarray(full, dtype=float)).T  # rows: full dummy columns
     terms = model_terms(fit)

@@ -1,0 +1,52 @@
+"""R's spellings inside formulas, for formulas written as lme4 users write them.
+
+* ``^`` inside a function call is arithmetic (``I(x^2)`` is x squared); outside calls it stays
+  formulaic's interaction power, ``(a + b)^2``.  Python would read ``x^2`` as bitwise xor.
+* R functions formulaic does not know by these names: ``factor(x)`` (a categorical, as
+  formulaic's ``C``), ``sqrt``, ``abs``, ``log1p``, ``expm1``.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+from formulaic.transforms import C
+
+R_FUNCTIONS: dict[str, object] = {
+    "factor": C,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "log1p": np.log1p,
+    "expm1": np.expm1,
+}
+
+
+def r_arithmetic(text: str) -> str:
+    """Rewrite ``^`` as ``**`` wherever it stands inside a function call's parentheses."""
+    out: list[str] = []
+    calls: list[bool] = []  # for each open parenthesis: does it belong to a call?
+    for i, ch in enumerate(text):
+        if ch == "(":
+            before = text[:i].rstrip()
+            calls.append(bool(before) and (before[-1].isalnum() or before[-1] in "._"))
+        elif ch == ")" and calls:
+            calls.pop()
+        out.append("**" if ch == "^" and any(calls) else ch)
+    return "".join(out)
+
+
+def expression_variables(expression: str) -> list[str]:
+    """The data columns a term's Python expression reads (formulaic misses those inside
+    stateful transforms such as ``scale(x)``): names that are neither called nor modules."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return []
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    modules = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    return [
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and id(node) not in called | modules
+    ]
