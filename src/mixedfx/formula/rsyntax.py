@@ -39,14 +39,28 @@ def r_arithmetic(text: str) -> str:
 def expression_variables(expression: str) -> list[str]:
     """The data columns a term's Python expression reads (formulaic misses those inside
     stateful transforms such as ``scale(x)``): names that are neither called nor modules."""
+    text = expression.strip()
+    if text.startswith("`") and text.endswith("`"):
+        return [text[1:-1]]  # a quoted column name: `my column`
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError:
-        return []
-    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        return [text]  # not Python: a column name formulaic has unquoted, such as `a b`
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    quoted = [  # Q("my column"), formulaic's quoting of awkward names
+        c.args[0].value
+        for c in calls
+        if isinstance(c.func, ast.Name)
+        and c.func.id == "Q"
+        and c.args
+        and isinstance(c.args[0], ast.Constant)
+        and isinstance(c.args[0].value, str)
+    ]
+    called = {id(c.func) for c in calls}
     modules = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
-    return [
+    names = [
         node.id
         for node in ast.walk(tree)
         if isinstance(node, ast.Name) and id(node) not in called | modules
     ]
+    return names + quoted
