@@ -103,6 +103,24 @@ FIT_TASKS = [
         "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)",
         False,
     ),
+    Task(
+        "insteval_reml",
+        "InstEval",
+        ("s", "d", "dept", "service"),
+        "y ~ service * dept + (1 | s) + (1 | d)",
+        True,
+    ),
+    Task("sim_slopes", "sim_slopes", ("g",), "y ~ x1 + x2 + (1 + x1 | g)", True),
+    Task(
+        "sim_crossed3",
+        "sim_crossed3",
+        ("subj", "item"),
+        "y ~ x1 + x2 + (1 + x1 + x2 | subj) + (1 + x1 + x2 | item)",
+        True,
+    ),
+    Task(
+        "sim_movielens", "sim_movielens", ("user", "item"), "y ~ 1 + (1 | user) + (1 | item)", True
+    ),
 ]
 INFERENCE_TASKS = [
     Task(f"{t.name}:{step}", t.data, t.factors, t.formula, True, step)
