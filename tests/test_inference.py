@@ -177,3 +177,20 @@ def test_parametric_bootstrap_lrt() -> None:
         case("sleepstudy_anova_intercept_vs_slopes")["chisq"], rel=1e-3
     )
     assert table["p_value"].iloc[0] == pytest.approx(1 / 41)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [  # lmerTest 3.1-3: anova(lmer(angle ~ recipe * temp + (1|recipe:replicate), cake), type=)
+        (3, {"recipe": (0.0957, 254.02), "temp": (94.1632, 222.0), "recipe:temp": (0.0417, 222.0)}),
+        (2, {"recipe": (0.0957, 254.02), "temp": (94.1632, 222.0), "recipe:temp": (0.0417, 222.0)}),
+        (1, {"recipe": (0.2488, 42.0), "temp": (94.1632, 222.0), "recipe:temp": (0.0417, 222.0)}),
+    ],
+)
+def test_anova_types_with_a_continuous_covariate(kind: int, expected: dict) -> None:
+    """SAS containment: recipe is not contained in recipe:temp (temp is continuous)."""
+    fit = mfx.lmer("angle ~ recipe * temp + (1|recipe:replicate)", mfx.datasets.load("cake"))
+    table = fit.anova(type=kind)
+    for term, (f_value, den_df) in expected.items():
+        assert table.at[term, "f_value"] == pytest.approx(f_value, abs=6e-4)
+        assert table.at[term, "den_df"] == pytest.approx(den_df, rel=1e-3)

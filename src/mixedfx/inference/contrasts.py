@@ -5,8 +5,9 @@ Each function returns, per model term, a matrix L (rows × p) whose rows span th
 
 * Type I (sequential): rows of the Cholesky factor R of XᵀX (XᵀX = RᵀR) for the term's
   columns: each term adjusted for the terms before it.
-* Type II: each term adjusted for every term that does not contain it,
-  L = X₂ᵀ (I − P₁) X, X₂ the term's columns, P₁ the projection on the others.
+* Type II (lmerTest's): a term no other term contains is tested on its own coefficients; a
+  contained term after the terms unrelated to it, with it and its containing terms last.
+  Containment is SAS's: same continuous variables, more factors, all of the inner's factors.
 * Type III (SAS): from the over-parameterized dummy coding, with each term's contrasts made
   orthogonal to those of the terms that contain it (lmerTest's ``extract_contrasts_type3``),
   so the hypotheses do not depend on the contrast coding.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from formulaic import model_matrix
 
 from mixedfx.design.names import r_name
@@ -26,29 +28,43 @@ from mixedfx.lmm import LinearMixedModel
 
 @dataclass(frozen=True)
 class Term:
-    """A fixed-effects term: its name, the variables it involves, and its columns in X."""
+    """A fixed-effects term: its name, its factors and continuous variables, its columns in X."""
 
     name: str
-    variables: frozenset[str]
+    factors: frozenset[str]
+    continuous: frozenset[str]
     columns: tuple[int, ...]
 
 
 def model_terms(fit: LinearMixedModel) -> list[Term]:
     """The terms of the fixed part other than the intercept, with their kept columns of X."""
     keep = {j: i for i, j in enumerate(fit.design.fixed.keep)}
+    data = fit.frame.data
     terms = []
     for term, indices in fit.design.fixed.spec.term_indices.items():
         name = str(term)
         columns = tuple(keep[j] for j in indices if j in keep)
         if name != "1" and columns:
-            variables = frozenset(str(f) for f in term.factors)
-            terms.append(Term(r_name(name), variables, columns))
+            parts = [str(f) for f in term.factors]
+            factors = frozenset(v for v in parts if _is_factor(v, data))
+            terms.append(Term(r_name(name), factors, frozenset(parts) - factors, columns))
     return terms
 
 
+def _is_factor(expression: str, data: pd.DataFrame) -> bool:
+    if expression.startswith(("C(", "factor(")):
+        return True
+    return expression in data.columns and not pd.api.types.is_numeric_dtype(data[expression])
+
+
 def contains(outer: Term, inner: Term) -> bool:
-    """True when `outer` is a higher-order term built on all of `inner`'s variables."""
-    return inner.variables < outer.variables
+    """SAS's containment (lmerTest's ``term_contain``): `outer` has the same continuous
+    variables as `inner`, more factors, and all of `inner`'s factors."""
+    return (
+        outer.continuous == inner.continuous
+        and len(outer.factors) > len(inner.factors)
+        and inner.factors <= outer.factors
+    )
 
 
 def type1(fit: LinearMixedModel) -> dict[str, np.ndarray]:
@@ -58,17 +74,25 @@ def type1(fit: LinearMixedModel) -> dict[str, np.ndarray]:
 
 
 def type2(fit: LinearMixedModel) -> dict[str, np.ndarray]:
+    """lmerTest's type II: a term no other term contains is tested on its own coefficients;
+    a contained term after the terms unrelated to it, with it and the terms containing it
+    placed last (type I contrasts of the reordered columns)."""
     X = fit.design.fixed.X
+    p = X.shape[1]
     terms = model_terms(fit)
-    in_terms = {c for t in terms for c in t.columns}
     out = {}
     for t in terms:
-        others = [c for c in range(X.shape[1]) if c not in in_terms]  # the intercept
-        others += [c for u in terms if u != t and not contains(u, t) for c in u.columns]
-        X1, X2 = X[:, others], X[:, list(t.columns)]
-        coef, *_ = np.linalg.lstsq(X1, X2, rcond=None) if others else (np.zeros((0, 0)),)
-        resid = X2 - X1 @ coef if others else X2
-        out[t.name] = _independent_rows(resid.T @ X)
+        containing = [c for u in terms if contains(u, t) for c in u.columns]
+        if not containing:
+            out[t.name] = np.eye(p)[list(t.columns)]
+            continue
+        last = [*t.columns, *containing]
+        order = [c for c in range(p) if c not in last] + last
+        R = np.linalg.cholesky(X[:, order].T @ X[:, order]).T
+        rows = R[[order.index(c) for c in t.columns]]
+        L = np.zeros_like(rows)
+        L[:, order] = rows  # back to X's column order
+        out[t.name] = L
     return out
 
 
@@ -80,7 +104,7 @@ def type3(fit: LinearMixedModel) -> dict[str, np.ndarray]:
     full_names = [r_name(str(c)) for c in full.columns]
     L = _zap(np.linalg.pinv(X) @ np.asarray(full, dtype=float)).T  # rows: full dummy columns
     terms = model_terms(fit)
-    for t in sorted(terms, key=lambda u: -len(u.variables)):
+    for t in sorted(terms, key=lambda u: -(len(u.factors) + len(u.continuous))):
         containing = [c for u in terms if contains(u, t) for c in u.columns]
         if containing:
             cols = list(t.columns)
@@ -102,13 +126,6 @@ def _zap(a: np.ndarray, digits: int = 7) -> np.ndarray:
     if largest == 0:
         return a
     return np.round(a, max(0, digits - int(np.ceil(np.log10(largest)))))
-
-
-def _independent_rows(L: np.ndarray) -> np.ndarray:
-    """A basis of L's row space (rank-revealing QR), so the F test has its proper df."""
-    _, s, Vt = np.linalg.svd(L, full_matrices=False)
-    rank = int(np.sum(s > 1e-10 * (s[0] if s.size else 0)))
-    return Vt[:rank]
 
 
 CONTRASTS = {1: type1, 2: type2, 3: type3}
