@@ -248,9 +248,12 @@ def _end_point(
         if (zeta(outer) - target) * direction >= 0:
             break
         inner, outer = outer, centre + 2 * (outer - centre)
-    root = optimize.brentq(
-        lambda v: zeta(v) - target, min(inner, outer), max(inner, outer), xtol=1e-6 * abs(step)
-    )
+    try:
+        root = optimize.brentq(
+            lambda v: zeta(v) - target, min(inner, outer), max(inner, outer), xtol=1e-6 * abs(step)
+        )
+    except ValueError:  # ζ is not monotone here (lme4 reports NA as well)
+        return float("nan")
     return float(root)
 
 
