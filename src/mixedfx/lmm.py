@@ -31,6 +31,7 @@ from mixedfx.frame import (
 from mixedfx.objective import Factor, ProfiledDeviance, ml_deviance, reml_criterion
 from mixedfx.optimize import OptimizerOptions, OptSummary, bobyqa
 from mixedfx.solution import Solution, conditional_covariances, solve
+from mixedfx.start import moment_start
 
 if TYPE_CHECKING:
     from mixedfx.inference.confint import Method
@@ -85,9 +86,8 @@ def lmer(
     criterion = reml_criterion if reml else ml_deviance
     levels = tuple(t.nlevels for t in design.terms)
     objective = ProfiledDeviance(A, layout, levels[1:], criterion)
-    opt = bobyqa(
-        objective, layout.initial(), layout.lower_bounds(), optimizer or OptimizerOptions()
-    )
+    theta0 = moment_start(A, layout, levels)
+    opt = bobyqa(objective, theta0, layout.lower_bounds(), optimizer or OptimizerOptions())
     factor = objective.factor(opt.final)
     if factor is None:  # cannot happen at a finite optimum; guards an all-infinite run
         raise FloatingPointError("the objective could not be evaluated at any θ")

@@ -28,7 +28,6 @@ from mixedfx.optimize import bobyqa
 from mixedfx.solution import solve
 
 Progress = Callable[[int, int], None]
-WARM_STEP = 0.1  # first BOBYQA step from θ̂: simulated optima lie near it
 
 
 def simulate(fit: LinearMixedModel, nsim: int = 1, seed: int | None = None) -> np.ndarray:
@@ -86,7 +85,7 @@ class Refitter:
         levels = tuple(t.nlevels for t in fit.design.terms)
         criterion = reml_criterion if fit.reml else ml_deviance
         objective = ProfiledDeviance(A, fit.layout, levels[1:], criterion)
-        options = replace(fit.optinfo.options, initial_step=WARM_STEP)
+        options = fit.optinfo.options
         return A, bobyqa(objective, fit.theta, fit.layout.lower_bounds(), options).final
 
     def ml_deviance(self, y: np.ndarray) -> float:

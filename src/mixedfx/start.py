@@ -1,0 +1,74 @@
+"""Moment-based starting values for θ, from the cross-products alone.
+
+BOBYQA from lme4's start (identity templates) spends many evaluations finding the scale of
+each variance; a start near the optimum saves them (InstEval: about half).  For each term j
+and coefficient a, with OLS residuals r and the term's covariate z_a,
+
+    SSB_ja = Σ_g (Σ_{i∈g} z_ia r_i)² / Σ_{i∈g} z_ia²,   E[SSB_ja] ≈ ℓ_j σ² + σ²_ja Σ_{g,i} z_ia²,
+
+a method-of-moments equation (the one-way ANOVA estimator, weighted) solved for σ²_ja, and
+θ_ja = σ_ja / σ; off-diagonals start at 0.  Every sum is a block of A: Zᵀy and ZᵀX (rows
+of B for the first term, of R for the others) and the diagonal of ZᵀZ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixedfx.covariance import ThetaLayout
+from mixedfx.crossprod import CrossProducts
+
+SMALLEST = 0.1  # a variance estimated as ≤ 0 starts here, off the boundary
+
+
+def moment_start(A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]) -> np.ndarray:
+    """Starting θ (lme4's order) from method-of-moments variance estimates."""
+    q, p = A.q_rest, A.p
+    XtX = A.R[q : q + p, q : q + p]
+    Xty = A.R[q : q + p, -1]
+    beta = np.linalg.lstsq(XtX, Xty, rcond=None)[0] if p else np.zeros(0)
+    rss = float(A.R[-1, -1] - 2 * beta @ Xty + beta @ XtX @ beta)
+    sums = [_first_term(A, beta, levels[0])]
+    start = 0
+    for ell, k in zip(levels[1:], layout.ks[1:]):
+        block = slice(start, start + ell * k)
+        Ztr = A.R[block, -1] - A.R[block, q : q + p] @ beta
+        sums.append((Ztr.reshape(ell, k), np.diag(A.R)[block].reshape(ell, k)))
+        start += ell * k
+    # the residual variance within the groups of the term that explains most
+    within = [(rss - _ssb(Ztr, ztz)[0]) / max(A.n - p - Ztr.shape[0], 1) for Ztr, ztz in sums]
+    sigma2 = max(min(within), 1e-12)
+    ratios = [_ratio(Ztr, ztz, sigma2) for Ztr, ztz in sums]
+    theta = layout.initial() * 0.0
+    for j, ratio in enumerate(ratios):
+        rows, cols = np.tril_indices(layout.ks[j])
+        diagonal = np.flatnonzero(rows == cols)
+        order = np.lexsort((rows, cols))  # θ's column-major order of the lower triangle
+        positions = np.argsort(order)[diagonal]
+        theta[layout.offsets[j] + positions] = ratio
+    return theta
+
+
+def _first_term(A: CrossProducts, beta: np.ndarray, ell: int) -> tuple[np.ndarray, np.ndarray]:
+    q, p = A.q_rest, A.p
+    B = A.B.matrix
+    rows = B[q:]  # the X rows and the y row of B: Z₁ᵀX and Z₁ᵀy
+    rows = rows.toarray() if hasattr(rows, "toarray") else np.asarray(rows)
+    Ztr = rows[-1] - beta @ rows[:p]
+    k = A.A11.shape[1]
+    ztz = np.diagonal(A.A11, axis1=1, axis2=2)
+    return Ztr.reshape(ell, k), ztz
+
+
+def _ssb(Ztr: np.ndarray, ztz: np.ndarray) -> np.ndarray:
+    """Between-group sums of squares per coefficient; shape (k,)."""
+    used = ztz > 0
+    return np.where(used, Ztr**2 / np.where(used, ztz, 1.0), 0.0).sum(axis=0)
+
+
+def _ratio(Ztr: np.ndarray, ztz: np.ndarray, sigma2: float) -> np.ndarray:
+    """σ_a/σ per coefficient a from the weighted one-way moment equation; shape (k,)."""
+    ssb = _ssb(Ztr, ztz)
+    n_levels = (ztz > 0).sum(axis=0)
+    variance = (ssb - n_levels * sigma2) / np.maximum(ztz.sum(axis=0), 1e-300)
+    return np.sqrt(np.maximum(variance / sigma2, SMALLEST**2))
