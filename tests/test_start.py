@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import mixedfx as mfx
-from conftest import case, case_frame, lmer_cases
 from mixedfx.start import moment_start
+
+from conftest import case, case_frame, lmer_cases
 
 
 @pytest.mark.parametrize("name", lmer_cases())
