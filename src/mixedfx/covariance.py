@@ -78,3 +78,14 @@ def sd_and_corr(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         corr = cov / np.outer(sd, sd)
     np.fill_diagonal(corr, 1.0)
     return sd, corr
+
+
+def sdcor_vector(covariances: list[np.ndarray], sigma: float) -> np.ndarray:
+    """lme4's profile scale as one vector: per term the standard deviations, then the
+    correlations (lower triangle, column by column; NaN where a variance is 0), σ last."""
+    out: list[float] = []
+    for cov in covariances:
+        sd, corr = sd_and_corr(cov)
+        k = cov.shape[0]
+        out += [*sd, *(corr[a, b] for b in range(k) for a in range(b + 1, k))]
+    return np.array([*out, sigma])

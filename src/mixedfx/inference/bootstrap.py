@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from mixedfx.covariance import sdcor_vector
 from mixedfx.crossprod import CrossProducts, term_matrix
 from mixedfx.inference.profile import VarianceScale
 from mixedfx.linalg import off_diagonal
@@ -107,18 +108,8 @@ class Refitter:
         solution = solve(factor, A, levels)
         dof = fit.nobs - fit.design.p if fit.reml else fit.nobs
         sigma = float(np.sqrt(solution.pwrss / dof))
-        return np.concatenate([solution.beta, _psi(fit, theta, sigma)])
-
-
-def _psi(fit: LinearMixedModel, theta: np.ndarray, sigma: float) -> np.ndarray:
-    out: list[float] = []
-    for cov in fit.layout.covariances(theta, sigma):
-        sd = np.sqrt(np.diag(cov))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = cov / np.outer(sd, sd)
-        k = cov.shape[0]
-        out += list(sd) + [corr[a, b] for b in range(k) for a in range(b + 1, k)]
-    return np.array([*out, sigma])
+        psi = sdcor_vector(fit.layout.covariances(theta, sigma), sigma)
+        return np.concatenate([solution.beta, psi])
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import optimize, stats
 
+from mixedfx.covariance import sdcor_vector
 from mixedfx.crossprod import CrossProducts
 from mixedfx.linalg import off_diagonal
 from mixedfx.lmm import LinearMixedModel
@@ -74,14 +75,7 @@ class VarianceScale:
 
     def estimate(self) -> np.ndarray:
         """ψ̂ of the fit: standard deviations, correlations (0 where undefined), σ."""
-        out: list[float] = []
-        for cov in self.fit.covariances:
-            sd = np.sqrt(np.diag(cov))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                corr = np.nan_to_num(cov / np.outer(sd, sd))
-            k = cov.shape[0]
-            out += list(sd) + [corr[a, b] for b in range(k) for a in range(b + 1, k)]
-        return np.array([*out, self.fit.sigma])
+        return np.nan_to_num(sdcor_vector(self.fit.covariances, self.fit.sigma))
 
     def theta(self, psi: np.ndarray) -> np.ndarray | None:
         """θ from ψ: T_j = diag(s) chol(C) / σ; None if a correlation matrix is not PD."""
