@@ -22,7 +22,6 @@ import scipy.sparse as sp
 from mixedfx.covariance import sdcor_vector
 from mixedfx.crossprod import CrossProducts, term_matrix
 from mixedfx.inference.profile import VarianceScale
-from mixedfx.linalg import off_diagonal
 from mixedfx.lmm import LinearMixedModel
 from mixedfx.objective import ProfiledDeviance, ml_deviance, reml_criterion
 from mixedfx.optimize import bobyqa
@@ -67,17 +66,13 @@ class Refitter:
         return cls(fit, term_matrix(first).tocsr(), sp.hstack(columns, format="csr"))
 
     def cross_products(self, y: np.ndarray) -> CrossProducts:
-        """A with the y row and column replaced by those of `y`."""
+        """A with the y row and column replaced by those of `y` (nothing else changes)."""
         A = self.fit.A
         R = A.R.copy()
         Wy = self.W.T @ y
         R[:-1, -1] = R[-1, :-1] = Wy
         R[-1, -1] = y @ y
-        B = sp.vstack([self._rows(A), sp.csr_matrix(self.Z1.T @ y)], format="csr")
-        return replace(A, B=off_diagonal(B, A.A11.shape[1]), R=R)
-
-    def _rows(self, A: CrossProducts) -> sp.csr_matrix:
-        return sp.csr_matrix(A.B.matrix)[:-1]
+        return replace(A, B=A.B.with_last_row(np.asarray(self.Z1.T @ y)), R=R)
 
     def _optimum(self, y: np.ndarray) -> tuple[CrossProducts, np.ndarray]:
         """The refit's cross-products and θ̂ for the response `y`."""

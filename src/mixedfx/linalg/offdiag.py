@@ -6,7 +6,7 @@ objective never branches on storage: dispatch is by type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -45,6 +45,11 @@ class OffDiagonal(Protocol):
         """B itself, for operations done once per fit."""
         ...
 
+    def with_last_row(self, row: np.ndarray) -> OffDiagonal:
+        """The same block with its last row (the response's, Z₁ᵀy) replaced: a new y reuses
+        everything else (parametric bootstrap)."""
+        ...
+
 
 @dataclass(frozen=True)
 class DenseBlock:
@@ -55,6 +60,11 @@ class DenseBlock:
     @property
     def matrix(self) -> np.ndarray:
         return self.B
+
+    def with_last_row(self, row: np.ndarray) -> DenseBlock:
+        B = self.B.copy()
+        B[-1] = row
+        return DenseBlock(B)
 
     def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         BW = self.right_blocks(slice(None), W)
@@ -85,6 +95,9 @@ class SparseBlock:
     def matrix(self) -> sp.csr_matrix:
         return self.B
 
+    def with_last_row(self, row: np.ndarray) -> SparseBlock:
+        return SparseBlock(sp.vstack([self.B[:-1], sp.csr_matrix(row)], format="csr"))
+
     def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         M -= (self.B @ _block_diagonal(W) @ self.B.T).toarray()
 
@@ -102,6 +115,8 @@ class PatternBlock:
     G = B · blockdiag(W) · Bᵀ is linear in W, so its lower triangle is ``P @ vec(W)`` with
     P[(i, j), (g, a, b)] = B[i, ga] B[j, gb]: one sparse mat-vec per evaluation instead of
     a sparse-sparse product with its symbolic phase.  Used when P fits `PATTERN_BUDGET`.
+    P covers every row but the last (the response's); that row of G is one more mat-vec,
+    B · blockdiag(W) · B[-1], so a new response keeps P.
 
     Attributes
     ----------
@@ -122,8 +137,14 @@ class PatternBlock:
     def matrix(self) -> sp.csr_matrix:
         return self.sparse.B
 
+    def with_last_row(self, row: np.ndarray) -> PatternBlock:
+        return replace(self, sparse=self.sparse.with_last_row(row))
+
     def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         M[self.rows, self.cols] -= self.P @ W.ravel()
+        ell, k, _ = W.shape
+        last = np.asarray(self.sparse.B[-1].toarray()).reshape(ell, 1, k)
+        M[-1] -= self.sparse.B @ (last @ W).ravel()
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return self.sparse.rmatvec(v)
@@ -154,6 +175,12 @@ def _pattern(B: sp.csr_matrix, k: int) -> PatternBlock:
     return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
 
 
+def pattern_block(B: sp.csr_matrix, k: int) -> PatternBlock:
+    """`PatternBlock` of B: the products for every row but the last (see its notes)."""
+    inner = _pattern(B[:-1], k)
+    return replace(inner, sparse=SparseBlock(B))
+
+
 def _block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
     ell, k, _ = blocks.shape
     if k == 1:
@@ -170,5 +197,5 @@ def off_diagonal(B: sp.spmatrix | np.ndarray, k: int) -> DenseBlock | SparseBloc
         return DenseBlock(B.toarray())
     per_level = np.bincount(B.tocoo().col // k, minlength=B.shape[1] // k)
     if float(np.sum(per_level.astype(float) ** 2)) <= PATTERN_BUDGET:
-        return _pattern(B, k)
+        return pattern_block(B, k)
     return SparseBlock(B)
