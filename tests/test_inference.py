@@ -75,7 +75,7 @@ def test_type3_anova_matches_lmertest(name: str) -> None:
 def test_satterthwaite_df_is_exact_in_a_balanced_one_way_design() -> None:
     """Balanced one-way random intercepts (6 batches × 5): the intercept's df is ℓ − 1 = 5."""
     fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff"))
-    assert fit.coef_table()["df"].iloc[0] == pytest.approx(5.0, rel=1e-6)
+    assert fit.coef_table()["df"].iloc[0] == pytest.approx(5.0, rel=1e-4)  # θ̂ to ~1e-5
 
 
 def test_type1_2_3_agree_without_interactions_and_contrast_equals_t_test() -> None:
