@@ -23,7 +23,7 @@ from mixedfx.crossprod import cross_products, term_matrix
 from mixedfx.design import Design, build_design
 from mixedfx.formula import parse_formula
 from mixedfx.frame import model_frame
-from mixedfx.objective import ProfiledDeviance, ml_deviance, reml_criterion
+from mixedfx.objective import ProfiledDeviance
 
 DESIGNS = {
     "crossed, slopes": "y ~ x + (1 + x | a) + (1 | b)",
@@ -47,11 +47,10 @@ def pipeline(formula: str, data: pd.DataFrame) -> tuple[Design, ProfiledDeviance
     design = build_design(parse_formula(formula), model_frame(parse_formula(formula), data))
     A = cross_products(design, chunk_rows=23)  # several chunks: the sum over chunks is tested too
     layout = ThetaLayout(tuple(t.k for t in design.terms))
-    levels = tuple(t.nlevels for t in design.terms)[1:]
     return (
         design,
-        ProfiledDeviance(A, layout, levels, ml_deviance),
-        ProfiledDeviance(A, layout, levels, reml_criterion),
+        ProfiledDeviance(A, layout, design.levels, reml=False),
+        ProfiledDeviance(A, layout, design.levels, reml=True),
     )
 
 
@@ -118,7 +117,7 @@ def test_estimates_match_dense_at_optimum(which: str, reml: bool, rng) -> None:
     np.testing.assert_allclose(fit.vcov.to_numpy(), sigma2 * np.linalg.inv(d["XtVX"]), rtol=1e-7)
     from mixedfx.solution import conditional_covariances
 
-    blocks = conditional_covariances(fit.factor, fit.A, fit._levels)
+    blocks = conditional_covariances(fit.factor, fit.A, fit.design.levels)
     condvar = np.concatenate([np.diagonal(C, axis1=1, axis2=2).ravel() for C in blocks])
     np.testing.assert_allclose(condvar, d["condvar"], rtol=1e-7, atol=1e-12)
 

@@ -63,6 +63,13 @@ class ThetaLayout:
             out.append(T)
         return out
 
+    def flatten(self, matrices: list[np.ndarray]) -> np.ndarray:
+        """θ's entries of one k_j × k_j matrix per term: the inverse of `templates`, and the
+        map that turns a gradient with respect to the templates into one with respect to θ."""
+        return np.concatenate(
+            [M[self._positions[j]] for j, M in enumerate(matrices)] or [np.zeros(0)]
+        )
+
     def covariances(self, theta: np.ndarray, sigma: float) -> list[np.ndarray]:
         """The covariance matrices σ² T_j T_jᵀ (each k_j × k_j)."""
         return [sigma**2 * (T @ T.T) for T in self.templates(theta)]

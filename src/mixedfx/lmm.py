@@ -29,7 +29,7 @@ from mixedfx.frame import (
     predictor_variables,
 )
 from mixedfx.objective import Factor, ProfiledDeviance, ml_deviance, reml_criterion
-from mixedfx.optimize import OptimizerOptions, OptSummary, bobyqa
+from mixedfx.optimize import OptimizerOptions, OptSummary, minimize_theta
 from mixedfx.solution import Solution, conditional_covariances, solve
 from mixedfx.start import moment_start
 
@@ -66,7 +66,8 @@ def lmer(
     reml
         Fit by REML (default, as lme4) or, if False, by maximum likelihood.
     optimizer
-        BOBYQA's stopping rules; lme4's defaults when omitted.
+        The optimizer and its stopping rules (`OptimizerOptions`); L-BFGS-B with the exact
+        gradient when omitted.
 
     Returns
     -------
@@ -83,11 +84,9 @@ def lmer(
     design = build_design(parsed, frame)
     A = cross_products(design)
     layout = ThetaLayout(tuple(t.k for t in design.terms))
-    criterion = reml_criterion if reml else ml_deviance
-    levels = tuple(t.nlevels for t in design.terms)
-    objective = ProfiledDeviance(A, layout, levels[1:], criterion)
-    theta0 = moment_start(A, layout, levels)
-    opt = bobyqa(objective, theta0, layout.lower_bounds(), optimizer or OptimizerOptions())
+    objective = ProfiledDeviance(A, layout, design.levels, reml)
+    theta0 = moment_start(A, layout, design.levels)
+    opt = minimize_theta(objective, theta0, layout.lower_bounds(), optimizer or OptimizerOptions())
     factor = objective.factor(opt.final)
     if factor is None:  # cannot happen at a finite optimum; guards an all-infinite run
         raise FloatingPointError("the objective could not be evaluated at any θ")
@@ -152,11 +151,26 @@ class LinearMixedModel:
 
     @cached_property
     def _solution(self) -> Solution:
-        return solve(self.factor, self.A, self._levels)
+        return solve(self.factor, self.A, self.design.levels)
 
-    @property
-    def _levels(self) -> tuple[int, ...]:
-        return tuple(t.nlevels for t in self.design.terms)
+    def deviance_function(
+        self, A: CrossProducts | None = None, reml: bool | None = None
+    ) -> ProfiledDeviance:
+        """θ ↦ d(θ) of this model's structure.
+
+        Parameters
+        ----------
+        A
+            Cross-products to evaluate on (another response, an offset); the fit's by default.
+        reml
+            The REML criterion or the ML deviance; the fit's by default.
+        """
+        return ProfiledDeviance(
+            self.A if A is None else A,
+            self.layout,
+            self.design.levels,
+            self.reml if reml is None else reml,
+        )
 
     @property
     def theta(self) -> np.ndarray:
@@ -283,7 +297,7 @@ class LinearMixedModel:
     @cached_property
     def ranef_se(self) -> dict[str, pd.DataFrame]:
         """Conditional standard deviations of the random effects, shaped as `ranef`."""
-        blocks = conditional_covariances(self.factor, self.A, self._levels)
+        blocks = conditional_covariances(self.factor, self.A, self.design.levels)
         sds = [self.sigma * np.sqrt(np.diagonal(C, axis1=1, axis2=2)) for C in blocks]
         return self._per_factor(sds)
 

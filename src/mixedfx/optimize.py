@@ -1,17 +1,24 @@
-"""Stage 6, optimize: minimize the profiled deviance over θ with BOBYQA (NLopt).
+"""Stage 6, optimize: minimize the profiled deviance over θ.
 
-BOBYQA is what lme4 (``nloptwrap``) and MixedModels.jl use by default: derivative-free,
-bound-constrained, and economical in evaluations for the few parameters θ has.
+The default is L-BFGS-B (SciPy) with the exact gradient of `mixedfx.gradient`: bound
+constraints keep variances non-negative, and each iteration uses the slope in every
+direction at the cost of about two evaluations, where a derivative-free method must probe
+each direction by itself.  On the reference cases it needs 2–13 evaluations where lme4's
+BOBYQA (derivative-free, ``nloptwrap``, also MixedModels.jl's default) needs 10–78.
+BOBYQA remains available, finishes any L-BFGS-B run that stops abnormally, and minimizes
+functions without a gradient (profiles).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
 
 import nlopt
 import numpy as np
+from scipy.optimize import OptimizeResult, minimize
 
 _RESULTS = {
     nlopt.SUCCESS: "success",
@@ -25,7 +32,16 @@ _RESULTS = {
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizerOptions:
-    """Stopping rules: lme4's ``nloptwrap`` rules, with a tighter ``ftol_abs``.
+    """The method and its stopping rules.
+
+    L-BFGS-B stops when the objective is predicted to lie within `predicted_decrease` of its
+    minimum: ½ ‖g‖² / h with g the gradient (coordinates held at a bound left out) and h
+    the curvature along the last step, (sᵀy)/(yᵀy)⁻¹ (Barzilai–Borwein).  A rule on the
+    gradient alone would depend on the data's scale; one on the change in the objective stops
+    too late on large data, whose deviance is only accurate to about 1e-14 of its size, so
+    the line search then fails on rounding noise.
+
+    BOBYQA follows lme4's ``nloptwrap`` rules, with a tighter ``ftol_abs``.
 
     From the moment-based start the optimizer reaches the optimum's neighbourhood sooner, and
     lme4's ftol_abs = 1e-8 can then stop it while θ is still 1e-4 (relative) away; 1e-10
@@ -33,6 +49,10 @@ class OptimizerOptions:
 
     Attributes
     ----------
+    method
+        "lbfgsb" (default) or "bobyqa" (lme4's choice, derivative-free).
+    predicted_decrease
+        L-BFGS-B's stopping rule, in units of the objective (−2 log-likelihood).
     ftol_abs, xtol_abs
         Stop when an iteration changes the objective, or every θ entry, by less.
     xtol_rel
@@ -49,6 +69,8 @@ class OptimizerOptions:
         start with NLopt's default step.
     """
 
+    method: Literal["lbfgsb", "bobyqa"] = "lbfgsb"
+    predicted_decrease: float = 1e-9
     ftol_abs: float = 1e-10
     xtol_abs: float = 1e-8
     xtol_rel: float = 1e-6
@@ -62,6 +84,8 @@ class OptSummary:
 
     Attributes
     ----------
+    algorithm
+        The method that ran (both, when BOBYQA finished an L-BFGS-B run).
     initial, final
         θ at the start and at the optimum.
     fmin
@@ -71,7 +95,7 @@ class OptSummary:
     converged
         True when a stopping tolerance, not an evaluation limit or failure, ended the run.
     message
-        NLopt's reason for stopping.
+        The optimizer's reason for stopping.
     """
 
     algorithm: str
@@ -82,6 +106,106 @@ class OptSummary:
     converged: bool
     message: str
     options: OptimizerOptions = field(default_factory=OptimizerOptions)
+
+
+class Differentiable(Protocol):
+    """An objective with its gradient (`mixedfx.objective.ProfiledDeviance`)."""
+
+    def __call__(self, theta: np.ndarray) -> float: ...
+
+    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
+
+
+def minimize_theta(
+    objective: Differentiable,
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    options: OptimizerOptions,
+) -> OptSummary:
+    """Minimize the profiled deviance from `theta0` subject to θ ≥ `lower`, by `options.method`."""
+    if options.method == "bobyqa":
+        return bobyqa(objective, theta0, lower, options)
+    first = lbfgsb(objective, theta0, lower, options)
+    if first.converged:
+        return first
+    rest = bobyqa(objective, first.final, lower, options)
+    better = rest if rest.fmin <= first.fmin else replace(rest, final=first.final, fmin=first.fmin)
+    return replace(
+        better,
+        algorithm=f"{first.algorithm}, then {rest.algorithm}",
+        initial=first.initial,
+        evaluations=first.evaluations + rest.evaluations,
+        message=f"{first.message}; then {rest.message}",
+    )
+
+
+def lbfgsb(
+    objective: Differentiable,
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    options: OptimizerOptions,
+) -> OptSummary:
+    """L-BFGS-B with the exact gradient and the predicted-decrease stopping rule."""
+    lower = np.asarray(lower, dtype=float)
+    gradients: dict[bytes, np.ndarray] = {}
+    previous: list[tuple[np.ndarray, np.ndarray]] = []
+    best = (math.inf, np.array(theta0, dtype=float))
+    tolerance = options.predicted_decrease
+
+    def value_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
+        nonlocal best
+        value, gradient = objective.value_and_gradient(x)
+        gradients[x.tobytes()] = gradient
+        if value < best[0]:
+            best = (value, x.copy())
+        return value, gradient
+
+    def callback(intermediate_result: OptimizeResult) -> None:
+        x = np.array(intermediate_result.x)
+        g = gradients.get(x.tobytes())
+        gradients.clear()
+        if g is None:  # not an evaluated point: no prediction this iteration
+            return
+        if previous and _predicted_decrease(x, g, *previous[-1], lower) < tolerance:
+            raise StopIteration
+        previous.append((x, g))
+
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    result = minimize(
+        value_and_gradient,
+        np.asarray(theta0, dtype=float),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        callback=callback,
+        options={"maxfun": options.maxeval, "maxls": 10, "ftol": 0.0, "gtol": 0.0},
+    )
+    stopped = result.status == 99  # our rule, raised from the callback
+    converged = stopped or result.status == 0
+    message = "predicted decrease below tolerance" if stopped else str(result.message)
+    return OptSummary(
+        "L-BFGS-B (SciPy), exact gradient",
+        np.array(theta0, dtype=float),
+        best[1],
+        best[0],
+        int(result.nfev),
+        converged and math.isfinite(best[0]),
+        message,
+        options,
+    )
+
+
+def _predicted_decrease(
+    x: np.ndarray, g: np.ndarray, x0: np.ndarray, g0: np.ndarray, lower: np.ndarray
+) -> float:
+    """½ ‖g_free‖² (sᵀy)/(yᵀy): how far above its minimum a quadratic with the curvature seen
+    along the last step s = x − x0 (gradient change y = g − g0) would be."""
+    s, y = x - x0, g - g0
+    sy = float(s @ y)
+    if sy <= 0:  # no positive curvature seen: no prediction
+        return math.inf
+    free = ~((x <= lower) & (g > 0))
+    return 0.5 * sy / float(y @ y) * float(np.sum(g[free] ** 2))
 
 
 def bobyqa(

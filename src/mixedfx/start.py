@@ -18,7 +18,11 @@ import numpy as np
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
 
-SMALLEST = 0.1  # a variance estimated as ≤ 0 starts here, off the boundary
+# A variance estimated as ≤ 0 starts off the boundary, where θ_a z_a has a root mean square
+# of SMALLEST (θ_a = SMALLEST for an intercept): in the covariate's units, so that the start of
+# an uncentred slope (a temperature near 200, say) is not 200 times too large, which led the
+# optimizer to a worse local optimum of ``angle ~ temp + (temp | replicate)`` on cake.
+SMALLEST = 0.1
 
 
 def moment_start(A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]) -> np.ndarray:
@@ -38,15 +42,8 @@ def moment_start(A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...])
     # the residual variance within the groups of the term that explains most
     within = [(rss - _ssb(Ztr, ztz)[0]) / max(A.n - p - Ztr.shape[0], 1) for Ztr, ztz in sums]
     sigma2 = max(min(within), 1e-12)
-    ratios = [_ratio(Ztr, ztz, sigma2) for Ztr, ztz in sums]
-    theta = layout.initial() * 0.0
-    for j, ratio in enumerate(ratios):
-        rows, cols = np.tril_indices(layout.ks[j])
-        diagonal = np.flatnonzero(rows == cols)
-        order = np.lexsort((rows, cols))  # θ's column-major order of the lower triangle
-        positions = np.argsort(order)[diagonal]
-        theta[layout.offsets[j] + positions] = ratio
-    return theta
+    ratios = [_ratio(Ztr, ztz, sigma2, A.n) for Ztr, ztz in sums]
+    return layout.flatten([np.diag(ratio) for ratio in ratios])
 
 
 def _first_term(A: CrossProducts, beta: np.ndarray, ell: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,9 +63,10 @@ def _ssb(Ztr: np.ndarray, ztz: np.ndarray) -> np.ndarray:
     return np.where(used, Ztr**2 / np.where(used, ztz, 1.0), 0.0).sum(axis=0)
 
 
-def _ratio(Ztr: np.ndarray, ztz: np.ndarray, sigma2: float) -> np.ndarray:
+def _ratio(Ztr: np.ndarray, ztz: np.ndarray, sigma2: float, n: int) -> np.ndarray:
     """σ_a/σ per coefficient a from the weighted one-way moment equation; shape (k,)."""
     ssb = _ssb(Ztr, ztz)
     n_levels = (ztz > 0).sum(axis=0)
     variance = (ssb - n_levels * sigma2) / np.maximum(ztz.sum(axis=0), 1e-300)
-    return np.sqrt(np.maximum(variance / sigma2, SMALLEST**2))
+    floor = SMALLEST**2 * n / np.maximum(ztz.sum(axis=0), 1e-300)
+    return np.sqrt(np.maximum(variance / sigma2, floor))

@@ -42,6 +42,11 @@ class Design:
     def p(self) -> int:
         return self.fixed.X.shape[1]
 
+    @property
+    def levels(self) -> tuple[int, ...]:
+        """The number of levels of each term, in `terms`' order."""
+        return tuple(t.nlevels for t in self.terms)
+
 
 def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
     """Encode y, X and every bar term of `formula` on `frame`; run lme4's data checks.

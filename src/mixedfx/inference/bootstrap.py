@@ -23,8 +23,8 @@ from mixedfx.covariance import sdcor_vector
 from mixedfx.crossprod import CrossProducts, term_matrix
 from mixedfx.inference.profile import VarianceScale
 from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import ProfiledDeviance, ml_deviance, reml_criterion
-from mixedfx.optimize import bobyqa
+from mixedfx.objective import ProfiledDeviance
+from mixedfx.optimize import OptSummary, minimize_theta
 from mixedfx.solution import solve
 
 Progress = Callable[[int, int], None]
@@ -74,33 +74,28 @@ class Refitter:
         R[-1, -1] = y @ y
         return replace(A, B=A.B.with_last_row(np.asarray(self.Z1.T @ y)), R=R)
 
-    def _optimum(self, y: np.ndarray) -> tuple[CrossProducts, np.ndarray]:
-        """The refit's cross-products and θ̂ for the response `y`."""
+    def _optimum(
+        self, y: np.ndarray, reml: bool | None = None
+    ) -> tuple[ProfiledDeviance, OptSummary]:
+        """The refit's objective and its minimum for the response `y`, starting at θ̂."""
         fit = self.fit
-        A = self.cross_products(y)
-        levels = tuple(t.nlevels for t in fit.design.terms)
-        criterion = reml_criterion if fit.reml else ml_deviance
-        objective = ProfiledDeviance(A, fit.layout, levels[1:], criterion)
-        options = fit.optinfo.options
-        return A, bobyqa(objective, fit.theta, fit.layout.lower_bounds(), options).final
+        objective = fit.deviance_function(self.cross_products(y), reml)
+        lower = fit.layout.lower_bounds()
+        return objective, minimize_theta(objective, fit.theta, lower, fit.optinfo.options)
 
     def ml_deviance(self, y: np.ndarray) -> float:
-        """The minimized ML deviance of the model refitted (by ML) to `y`."""
-        A, theta = self._optimum(y)
-        levels = tuple(t.nlevels for t in self.fit.design.terms)
-        factor = ProfiledDeviance(A, self.fit.layout, levels[1:], ml_deviance).factor(theta)
-        return np.inf if factor is None else ml_deviance(factor)
+        """The minimized ML deviance of the model refitted by ML to `y`."""
+        return self._optimum(y, reml=False)[1].fmin
 
     def refit(self, y: np.ndarray) -> np.ndarray:
         """Parameters of the refit: fixed effects, then the variance scale (sd, cor, σ)."""
         fit = self.fit
-        A, theta = self._optimum(y)
-        levels = tuple(t.nlevels for t in fit.design.terms)
-        criterion = reml_criterion if fit.reml else ml_deviance
-        factor = ProfiledDeviance(A, fit.layout, levels[1:], criterion).factor(theta)
+        objective, opt = self._optimum(y)
+        theta = opt.final
+        factor = objective.factor(theta)
         if factor is None:
             return np.full(len(fit.fixef_names) + VarianceScale.of(fit).lower.size, np.nan)
-        solution = solve(factor, A, levels)
+        solution = solve(factor, objective.A, fit.design.levels)
         dof = fit.nobs - fit.design.p if fit.reml else fit.nobs
         sigma = float(np.sqrt(solution.pwrss / dof))
         psi = sdcor_vector(fit.layout.covariances(theta, sigma), sigma)

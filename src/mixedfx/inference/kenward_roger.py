@@ -127,11 +127,6 @@ class KenwardRoger:
     PhiA: np.ndarray
 
 
-def kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
-    """The Kenward–Roger quantities of a REML fit (computed once, kept with the fit)."""
-    return fit.kenward_roger
-
-
 def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
     """Φ, P_i, W and Φ_A from the Woodbury products (see the module notes)."""
     if not fit.reml:
@@ -162,7 +157,7 @@ def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
 
 def kenward_roger_vcov(fit: LinearMixedModel) -> np.ndarray:
     """The adjusted covariance matrix Φ_A of β̂ (p × p)."""
-    return kenward_roger(fit).PhiA
+    return fit.kenward_roger.PhiA
 
 
 def kenward_roger_df(kr: KenwardRoger, L: np.ndarray) -> tuple[float, float]:
@@ -189,7 +184,7 @@ def kenward_roger_df(kr: KenwardRoger, L: np.ndarray) -> tuple[float, float]:
 
 def kenward_roger_test(fit: LinearMixedModel, L: np.ndarray) -> ContrastTest:
     """The Kenward–Roger F test of Lβ = 0 (pbkrtest's ``KRmodcomp``)."""
-    kr = kenward_roger(fit)
+    kr = fit.kenward_roger
     q = int(np.linalg.matrix_rank(L))
     df, scale = kenward_roger_df(kr, L)
     Lb = L @ fit.fixef.to_numpy()

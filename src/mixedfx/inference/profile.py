@@ -30,8 +30,8 @@ from mixedfx.covariance import sdcor_vector
 from mixedfx.crossprod import CrossProducts
 from mixedfx.linalg import off_diagonal
 from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import LOG_2PI, ProfiledDeviance, ml_deviance
-from mixedfx.optimize import OptimizerOptions, bobyqa
+from mixedfx.objective import LOG_2PI, ProfiledDeviance
+from mixedfx.optimize import OptimizerOptions, bobyqa, minimize_theta
 
 Progress = Callable[[str], None]
 
@@ -92,17 +92,8 @@ class VarianceScale:
                 T = (sd[:, None] * np.linalg.cholesky(C)) / sigma
             except np.linalg.LinAlgError:
                 return None
-            rows, cols = np.tril_indices(k)
-            order = np.lexsort((rows, cols))  # column-major lower triangle, lme4's θ order
-            parts.append(T[rows[order], cols[order]])
-        return np.concatenate(parts)
-
-
-def ml_fit(fit: LinearMixedModel) -> LinearMixedModel:
-    """The fit itself if by ML, else its ML refit (profiles are on the ML deviance, as lme4)."""
-    from mixedfx.inference.lrt import as_ml
-
-    return as_ml(fit)
+            parts.append(T)
+        return self.fit.layout.flatten(parts)
 
 
 @dataclass(frozen=True)
@@ -125,10 +116,10 @@ class Profiler:
 
     @classmethod
     def of(cls, fit: LinearMixedModel) -> Profiler:
-        ml = ml_fit(fit)
-        levels = tuple(t.nlevels for t in ml.design.terms)
-        deviance = ProfiledDeviance(ml.A, ml.layout, levels[1:], ml_deviance)
-        return cls(ml, VarianceScale.of(ml), deviance, ml.objective)
+        from mixedfx.inference.lrt import as_ml
+
+        ml = as_ml(fit)  # profiles are on the ML deviance, as lme4's
+        return cls(ml, VarianceScale.of(ml), ml.deviance_function(), ml.objective)
 
     def psi_deviance(self, psi: np.ndarray) -> float:
         """ML deviance at ψ, β profiled out: log|L_Z|² + r²/σ² + n log(2πσ²)."""
@@ -156,11 +147,9 @@ class Profiler:
 
     def fixed_zeta(self, j: int, value: float) -> float:
         """ζ of fixed effect j at `value`: the model with x_j β_j moved into the offset."""
-        A = offset_cross_products(self.fit.A, j, value)
-        levels = tuple(t.nlevels for t in self.fit.design.terms)
-        objective = ProfiledDeviance(A, self.fit.layout, levels[1:], ml_deviance)
+        objective = self.fit.deviance_function(offset_cross_products(self.fit.A, j, value))
         lower = self.fit.layout.lower_bounds()
-        opt = bobyqa(objective, self.fit.theta, lower, OptimizerOptions())
+        opt = minimize_theta(objective, self.fit.theta, lower, OptimizerOptions())
         beta = self.fit.fixef.to_numpy()[j]
         return _signed_root(opt.fmin - self.base, value - beta)
 

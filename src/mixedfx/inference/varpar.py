@@ -18,7 +18,7 @@ import numpy as np
 
 from mixedfx.inference.derivatives import hessian, jacobian
 from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import LOG_2PI, Factor, ProfiledDeviance, ml_deviance
+from mixedfx.objective import LOG_2PI, Factor, ProfiledDeviance
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ class VarianceParameters:
 
     @cached_property
     def _objective(self) -> ProfiledDeviance:
-        fit = self.fit
-        levels = tuple(t.nlevels for t in fit.design.terms)
-        return ProfiledDeviance(fit.A, fit.layout, levels[1:], ml_deviance)
+        return self.fit.deviance_function(reml=False)
 
     @property
     def varpar(self) -> np.ndarray:

@@ -32,6 +32,15 @@ class OffDiagonal(Protocol):
         """
         ...
 
+    def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
+        """The diagonal k × k blocks of Bᵀ N B for a symmetric N (r × r); shape (ℓ₁, k, k).
+
+        This is the adjoint of `subtract_schur`: the derivative of ⟨N, M⟩ (the sum of
+        elementwise products) with respect to W is −quadratic_blocks(N).  The gradient of
+        the objective needs it; it costs about what `subtract_schur` costs.
+        """
+        ...
+
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         """Bᵀ v for v of shape (r,); returns shape (ℓ₁k₁,)."""
         ...
@@ -70,6 +79,10 @@ class DenseBlock:
         BW = self.right_blocks(slice(None), W)
         M -= BW @ self.B.T
 
+    def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
+        r = self.B.shape[0]
+        return _pair_sums(self.B.reshape(r, -1, k), (N @ self.B).reshape(r, -1, k))
+
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return self.B.T @ v
 
@@ -100,6 +113,16 @@ class SparseBlock:
 
     def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
         M -= (self.B @ _block_diagonal(W) @ self.B.T).toarray()
+
+    def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
+        Bt = self.B.T.tocoo()
+        NB = np.asarray(Bt @ N)  # (N B)ᵀ, as N is symmetric: row ga holds column ga of N B
+        level = Bt.row // k
+        out = np.empty((self.B.shape[1] // k, k, k))
+        for b in range(k):
+            terms = Bt.data * NB[level * k + b, Bt.col]
+            out[:, :, b] = np.bincount(Bt.row, terms, minlength=out.shape[0] * k).reshape(-1, k)
+        return out
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return np.asarray(self.B.T @ v)
@@ -146,11 +169,37 @@ class PatternBlock:
         last = np.asarray(self.sparse.B[-1].toarray()).reshape(ell, 1, k)
         M[-1] -= self.sparse.B @ (last @ W).ravel()
 
+    def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
+        # P holds each pair (i, j), i ≥ j, once: its mirror (j, i) is the transposed block,
+        # and a diagonal pair must not be counted twice.
+        weights = np.where(self.rows == self.cols, 0.5, 1.0) * N[self.rows, self.cols]
+        half = (self.P.T @ weights).reshape(-1, k, k)
+        # the pairs with the last row, which P leaves out (see subtract_schur)
+        B = self.sparse.B
+        last = np.asarray(B[-1].toarray()).reshape(-1, k)
+        w = N[-1].copy()
+        w[-1] *= 0.5
+        c = np.asarray(B.T @ w).reshape(-1, k)
+        half += last[:, :, None] * c[:, None, :]
+        return half + np.swapaxes(half, 1, 2)
+
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return self.sparse.rmatvec(v)
 
     def right_blocks(self, rows: slice, blocks: np.ndarray) -> np.ndarray:
         return self.sparse.right_blocks(rows, blocks)
+
+
+def _pair_sums(U: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Σ_i U[i, g, a] V[i, g, b] for every level g: shapes (r, ℓ, k) → (ℓ, k, k)."""
+    k = U.shape[2]
+    if U.shape[1] < SMALL:
+        return np.einsum("iga,igb->gab", U, V)
+    out = np.empty((U.shape[1], k, k))
+    for a in range(k):
+        for b in range(k):
+            out[:, a, b] = np.sum(U[:, :, a] * V[:, :, b], axis=0)
+    return out
 
 
 def _pattern(B: sp.csr_matrix, k: int) -> PatternBlock:

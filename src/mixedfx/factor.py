@@ -1,0 +1,66 @@
+"""The blocked Cholesky factor of the penalized system at one θ, and the block scaling by Λ.
+
+See `mixedfx.objective` for how it is computed; `solution` and `gradient` read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Factor:
+    """The blocked Cholesky factor at one θ.
+
+    Attributes
+    ----------
+    theta
+        The θ it was computed at.
+    templates
+        The templates T_j (k_j × k_j), model term order.
+    L11
+        Shape (ℓ₁, k₁, k₁): factors of the first term's diagonal blocks.
+    Lrest
+        Shape (r, r): lower factor of M (its strict upper triangle is not meaningful).
+    q_rest, p, n
+        Block sizes.
+    """
+
+    theta: np.ndarray
+    templates: list[np.ndarray]
+    L11: np.ndarray
+    Lrest: np.ndarray
+    q_rest: int
+    p: int
+    n: int
+
+    @property
+    def logdet_Z(self) -> float:
+        """log |L_Z|²: log-determinant of ΛᵀZᵀZΛ + I."""
+        d1 = np.diagonal(self.L11, axis1=1, axis2=2)
+        d2 = np.diag(self.Lrest)[: self.q_rest]
+        return 2.0 * float(np.log(d1).sum() + np.log(d2).sum())
+
+    @property
+    def logdet_X(self) -> float:
+        """log |L_X|²: the REML correction."""
+        dx = np.diag(self.Lrest)[self.q_rest : self.q_rest + self.p]
+        return 2.0 * float(np.log(dx).sum())
+
+    @property
+    def pwrss(self) -> float:
+        """Penalized weighted residual sum of squares r² = ‖y − Xβ − ZΛu‖² + ‖u‖²."""
+        return float(self.Lrest[-1, -1] ** 2)
+
+
+def scale_rows(M: np.ndarray, rows: slice, T: np.ndarray) -> None:
+    """In place: M[rows] ← blockdiag(Tᵀ) · M[rows], one k × k block per level."""
+    k = T.shape[0]
+    block = M[rows]
+    if k == 1:
+        block *= T[0, 0]
+        return
+    stacked = block.reshape(-1, k, block.shape[1])
+    block[...] = np.einsum("ba,gbc->gac", T, stacked).reshape(block.shape)
