@@ -64,3 +64,17 @@ def scale_rows(M: np.ndarray, rows: slice, T: np.ndarray) -> None:
         return
     stacked = block.reshape(-1, k, block.shape[1])
     block[...] = np.einsum("ba,gbc->gac", T, stacked).reshape(block.shape)
+
+
+def mirror_diagonal_blocks(M: np.ndarray, rows: slice, k: int) -> None:
+    """In place: the upper triangle of each k × k diagonal block of M[rows, rows] ← its lower.
+
+    `scale_rows` mixes the rows of a block, so it reads the block's upper triangle, which a
+    Schur update that keeps only the lower triangle (`OffDiagonal.subtract_schur`) leaves stale.
+    """
+    start = rows.start or 0
+    levels = (rows.stop - start) // k
+    base = start + k * np.arange(levels)
+    for a in range(k):
+        for b in range(a):
+            M[base + b, base + a] = M[base + a, base + b]

@@ -24,7 +24,7 @@ from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
-from mixedfx.factor import Factor, scale_rows
+from mixedfx.factor import Factor, mirror_diagonal_blocks, scale_rows
 from mixedfx.gradient import Tape, deviance_gradient
 from mixedfx.linalg import batched_cholesky, batched_lower_solve, congruence, gram
 
@@ -60,6 +60,7 @@ class ProfiledDeviance:
     def __init__(self, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...], reml: bool):
         self.A = A
         self.layout = layout
+        self.levels = levels
         self.reml = reml
         self.evaluations = 0
         k_rest = layout.ks[1:]
@@ -105,7 +106,8 @@ class ProfiledDeviance:
         M = self.A.R.copy()
         self.A.B.subtract_schur(M, W)
         N = M.copy() if keep else M
-        for (rows, _), T in zip(self._rest, templates[1:]):
+        for (rows, k), T in zip(self._rest, templates[1:]):
+            mirror_diagonal_blocks(M, rows, k)
             scale_rows(M, rows, T)
             scale_rows(M.T, rows, T)
         q = self.A.q_rest

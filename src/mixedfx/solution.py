@@ -16,8 +16,8 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from mixedfx.crossprod import CrossProducts
+from mixedfx.factor import Factor, scale_rows
 from mixedfx.linalg import batched_lower_solve
-from mixedfx.objective import Factor, scale_rows
 
 
 @dataclass(frozen=True)
