@@ -80,6 +80,8 @@ def simulate_crossed3(path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
+PEERS = ("mixedlm", "statsmodels")
+
 SIMULATED = {
     "sim_slopes": simulate_slopes,
     "sim_movielens": simulate_movielens,
@@ -156,6 +158,25 @@ def fit_statsmodels():
     fit = model.fit(reml=task["reml"])
     return fit, None
 
+def objective_of(fit):
+    # the minimized criterion (REML criterion or ML deviance) and θ ↦ criterion, if any
+    if engine == "mixedfx":
+        f, theta = fit.deviance_function(), fit.theta
+        return fit.objective, lambda: f(theta)
+    if engine == "mixedlm":
+        value = fit.REMLcrit() if task["reml"] else fit.deviance()
+        f, theta = fit.as_function("deviance"), np.asarray(fit.theta)
+        return value, lambda: f(theta)
+    return -2 * fit.llf, None
+
+def per_evaluation(evaluate):
+    # seconds per objective evaluation at the optimum (mean of a batch of ≥ 0.2 s)
+    t0 = time.perf_counter(); evaluate(); first = time.perf_counter() - t0
+    count = int(min(2000, max(3, 0.2 / max(first, 1e-7))))
+    t0 = time.perf_counter()
+    for _ in range(count): evaluate()
+    return (time.perf_counter() - t0) / count
+
 fit_model = {"mixedfx": fit_mixedfx, "mixedlm": fit_mixedlm, "statsmodels": fit_statsmodels}[engine]
 
 def once():
@@ -170,7 +191,11 @@ def once():
 
 first = once()
 runs = [once() for _ in range(repeat)] if first[0] < 60 else [first]
-print(json.dumps({"seconds": float(np.median([r[0] for r in runs])), "evals": runs[0][1]}))
+out = {"seconds": float(np.median([r[0] for r in runs])), "evals": runs[0][1]}
+if task["step"] == "fit":
+    out["objective"], evaluate = objective_of(fit_model()[0])
+    out["eval_seconds"] = per_evaluation(evaluate) if evaluate else None
+print(json.dumps(out))
 """
 
 R_CHILD = r"""
@@ -193,15 +218,25 @@ once <- function() {
 first <- once()
 runs <- if (first$seconds < 60) lapply(seq_len(repeat_n), function(i) once()) else list(first)
 blas <- tryCatch(extSoftVersion()[["BLAS"]], error = function(e) "unknown")
-cat(toJSON(list(seconds = median(sapply(runs, `[[`, "seconds")), evals = runs[[1]]$evals,
-                blas = blas), auto_unbox = TRUE))
+out <- list(seconds = median(sapply(runs, `[[`, "seconds")), evals = runs[[1]]$evals, blas = blas)
+if (task$step == "fit") {
+  fit <- lme4::lmer(as.formula(task$formula), data = data, REML = task$reml)
+  out$objective <- if (isREML(fit)) REMLcrit(fit) else deviance(fit)
+  devfun <- lme4::lmer(as.formula(task$formula), data = data, REML = task$reml, devFunOnly = TRUE)
+  theta <- getME(fit, "theta")
+  first <- system.time(devfun(theta))[["elapsed"]]
+  count <- as.integer(min(2000, max(3, 0.2 / max(first, 1e-4))))
+  out$eval_seconds <- system.time(for (i in seq_len(count)) devfun(theta))[["elapsed"]] / count
+}
+cat(toJSON(out, auto_unbox = TRUE, digits = NA))
 """
 
 
-def run_child(command: list[str], timeout: float) -> tuple[dict | None, float]:
+def run_child(command: list[str], timeout: float, env: dict[str, str]) -> tuple[dict | None, float]:
     """Run a child; its JSON output (None if it failed or ran out of time) and peak RSS in MB."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        environment = os.environ | env
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=environment)
         deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -251,19 +286,49 @@ def statsmodels_spec(task: Task) -> dict | None:
     }
 
 
-def has_r() -> bool:
+@dataclass(frozen=True)
+class Engine:
+    """A way to fit: the child command, extra environment, and the task steps it can run."""
+
+    name: str
+    command: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    steps: frozenset[str] = frozenset({"fit"})
+
+
+ALL_STEPS = frozenset({"fit", "satterthwaite", "kenward-roger", "bootstrap"})
+
+
+def r_engines() -> list[Engine]:
+    """lme4 with R's reference BLAS and with OpenBLAS, each chosen for its process by putting
+    the library's directory first on ``R_LD_LIBRARY_PATH`` (Debian's R reads it in
+    ``etc/ldpaths``; the packages are libblas3/liblapack3 and libopenblas0-pthread)."""
     if not shutil.which("Rscript"):
-        return False
+        return []
     check = subprocess.run(
         ["Rscript", "-e", "library(lme4); library(lmerTest); library(jsonlite)"],
         capture_output=True,
     )
-    return check.returncode == 0
+    if check.returncode != 0:
+        return []
+    r_home = subprocess.run(["R", "RHOME"], capture_output=True, text=True).stdout.strip()
+    blas = {
+        "lme4": ["/usr/lib/*/blas/libblas.so.3", "/usr/lib/*/lapack/liblapack.so.3"],
+        "lme4_openblas": ["/usr/lib/*/openblas-pthread/libblas.so.3"],
+    }
+    engines = []
+    for name, patterns in blas.items():
+        found = [sorted(Path("/").glob(p.lstrip("/"))) for p in patterns]
+        if not all(found):
+            print(f"{name}: {patterns} not installed, left out", file=sys.stderr)
+            continue
+        dirs = [str(f[0].parent) for f in found] + [f"{r_home}/lib"]
+        env = (("R_LD_LIBRARY_PATH", ":".join(dirs)),)
+        engines.append(Engine(name, ("Rscript", "{script}"), env, ALL_STEPS))
+    return engines
 
 
-def measure(
-    tasks: list[Task], repeat: int, engines: dict[str, list[str]], timeout: float
-) -> pd.DataFrame:
+def measure(tasks: list[Task], repeat: int, engines: list[Engine], timeout: float) -> pd.DataFrame:
     """Time every task with every engine, alternating engines task by task."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -274,26 +339,41 @@ def measure(
             spec = task.__dict__ | {"factors": list(task.factors), "data": csv_for(task, folder)}
             spec["statsmodels"] = statsmodels_spec(task)
             row: dict[str, object] = {"task": task.name}
-            for engine, command in engines.items():
-                if engine != "mixedfx" and task.step != "fit" and engine != "lme4":
-                    continue
-                if engine == "statsmodels" and spec["statsmodels"] is None:
-                    continue
-                command = [str(script) if c == "{script}" else c for c in command]
-                argv = [*command, json.dumps(spec), str(repeat)]
-                argv = argv if engine == "lme4" else [*argv, engine]
-                result, memory = run_child(argv, timeout)
-                row[f"{engine}_s"] = result["seconds"] if result else float("nan")
-                row[f"{engine}_MB"] = memory
-                row[f"{engine}_evals"] = result.get("evals") if result else None
-                if engine == "lme4" and result:
-                    row["R_BLAS"] = Path(str(result.get("blas", ""))).name
             for engine in engines:
-                if engine != "mixedfx" and f"{engine}_s" in row:
-                    row[f"{engine}/mixedfx"] = float(row[f"{engine}_s"]) / float(row["mixedfx_s"])
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+                if task.step not in engine.steps:
+                    continue
+                if engine.name == "statsmodels" and spec["statsmodels"] is None:
+                    continue
+                command = [str(script) if c == "{script}" else c for c in engine.command]
+                argv = [*command, json.dumps(spec), str(repeat), engine.name]
+                result, memory = run_child(argv, timeout, dict(engine.env))
+                row[f"{engine.name}_s"] = result["seconds"] if result else float("nan")
+                row[f"{engine.name}_MB"] = memory
+                for key, column in (("evals", "evals"), ("eval_seconds", "eval_s")):
+                    if result and result.get(key) is not None:
+                        row[f"{engine.name}_{column}"] = result[key]
+                if result and result.get("objective") is not None:
+                    row[f"{engine.name}_objective"] = result["objective"]
+                if result and result.get("blas"):
+                    row[f"{engine.name}_BLAS"] = Path(str(result["blas"])).name
+            rows.append(with_ratios(row, engines))
+            print(json.dumps(rows[-1]), flush=True)
     return pd.DataFrame(rows)
+
+
+def with_ratios(row: dict[str, object], engines: list[Engine]) -> dict[str, object]:
+    """Each peer's time over mixedfx's (fit and single evaluation), and its objective minus
+    mixedfx's (positive: mixedfx found a lower minimum)."""
+    out = dict(row)
+    for engine in engines[1:]:
+        for suffix in ("s", "eval_s"):
+            mine, theirs = row.get(f"mixedfx_{suffix}"), row.get(f"{engine.name}_{suffix}")
+            if isinstance(mine, float) and isinstance(theirs, float):
+                out[f"{engine.name}/mixedfx" + ("" if suffix == "s" else " eval")] = theirs / mine
+        mine, theirs = row.get("mixedfx_objective"), row.get(f"{engine.name}_objective")
+        if isinstance(mine, float) and isinstance(theirs, float):
+            out[f"{engine.name} objective - mixedfx"] = theirs - mine
+    return out
 
 
 def main() -> int:
@@ -314,14 +394,13 @@ def main() -> int:
     args = parser.parse_args()
     tasks = {"fit": FIT_TASKS, "inference": INFERENCE_TASKS, "all": FIT_TASKS + INFERENCE_TASKS}
     chosen = [t for t in tasks[args.suite] if not args.only or args.only in t.name]
-    engines = {"mixedfx": [sys.executable, "-c", PY_CHILD]}
-    if not args.no_r and has_r():
-        engines["lme4"] = ["Rscript", "{script}"]
-    elif not args.no_r:
-        print("R with lme4/lmerTest/jsonlite not found: lme4 left out", file=sys.stderr)
+    engines = [Engine("mixedfx", (sys.executable, "-c", PY_CHILD), steps=ALL_STEPS)]
+    if not args.no_r:
+        engines += r_engines() or []
+        if len(engines) == 1:
+            print("R with lme4/lmerTest/jsonlite not found: lme4 left out", file=sys.stderr)
     if args.peers_python:
-        for peer in ("mixedlm", "statsmodels"):
-            engines[peer] = [str(args.peers_python), "-c", PY_CHILD]
+        engines += [Engine(p, (str(args.peers_python), "-c", PY_CHILD)) for p in PEERS]
     table = measure(chosen, args.repeat, engines, args.timeout)
     pd.set_option("display.width", 250)
     print("\n" + table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))

@@ -102,6 +102,8 @@ def test_bobyqa_reaches_the_same_optimum(name: str) -> None:
 class WrongSlope:
     """A quadratic whose reported gradient points uphill: L-BFGS-B's line search must fail."""
 
+    blas_threads = None
+
     def __call__(self, theta: np.ndarray) -> float:
         return float(np.sum((theta - 2.0) ** 2))
 

@@ -11,6 +11,8 @@ functions without a gradient (profiles).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +21,7 @@ from typing import Literal, Protocol
 import nlopt
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
+from threadpoolctl import ThreadpoolController
 
 _RESULTS = {
     nlopt.SUCCESS: "success",
@@ -111,6 +114,11 @@ class OptSummary:
 class Differentiable(Protocol):
     """An objective with its gradient (`mixedfx.objective.ProfiledDeviance`)."""
 
+    @property
+    def blas_threads(self) -> int | None:
+        """Threads for the BLAS calls of an evaluation (None: the library's default)."""
+        ...
+
     def __call__(self, theta: np.ndarray) -> float: ...
 
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
@@ -123,12 +131,13 @@ def minimize_theta(
     options: OptimizerOptions,
 ) -> OptSummary:
     """Minimize the profiled deviance from `theta0` subject to θ ≥ `lower`, by `options.method`."""
-    if options.method == "bobyqa":
-        return bobyqa(objective, theta0, lower, options)
-    first = lbfgsb(objective, theta0, lower, options)
-    if first.converged:
-        return first
-    rest = bobyqa(objective, first.final, lower, options)
+    with _blas_limit(objective.blas_threads):
+        if options.method == "bobyqa":
+            return bobyqa(objective, theta0, lower, options)
+        first = lbfgsb(objective, theta0, lower, options)
+        if first.converged:
+            return first
+        rest = bobyqa(objective, first.final, lower, options)
     better = rest if rest.fmin <= first.fmin else replace(rest, final=first.final, fmin=first.fmin)
     return replace(
         better,
@@ -137,6 +146,18 @@ def minimize_theta(
         evaluations=first.evaluations + rest.evaluations,
         message=f"{first.message}; then {rest.message}",
     )
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    # created on first use, after numpy's and SciPy's BLAS libraries are loaded
+    return ThreadpoolController()
+
+
+def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager[object]:
+    if threads is None:
+        return contextlib.nullcontext()
+    return _threadpools().limit(limits=threads, user_api="blas")
 
 
 def lbfgsb(

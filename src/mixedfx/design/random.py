@@ -139,7 +139,7 @@ def grouping_factor(bar: BarTerm, data: pd.DataFrame) -> GroupingFactor:
         col_codes, col_labels = _factor_codes(data[column])
         codes = codes * len(col_labels) + col_codes
         per_column.append(col_labels)
-    used, refs = np.unique(codes, return_inverse=True)
+    refs, used = pd.factorize(codes, sort=True)  # hashing: O(n), where sorting the rows is not
     labels = _combine_labels(used, per_column)
     return GroupingFactor(bar.label, bar.factors, labels, refs.astype(np.intp).ravel())
 
@@ -150,10 +150,10 @@ def _factor_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return column.cat.codes.to_numpy(dtype=np.int64), cats
     values = column.to_numpy()
     try:
-        uniques, codes = np.unique(values, return_inverse=True)
+        codes, uniques = pd.factorize(values, sort=True)
     except TypeError:  # mixed types: order by their text
-        uniques, codes = np.unique(values.astype(str), return_inverse=True)
-    return codes.astype(np.int64).ravel(), _text(uniques)
+        codes, uniques = pd.factorize(values.astype(str), sort=True)
+    return codes.astype(np.int64), _text(np.asarray(uniques))
 
 
 def _text(values: np.ndarray) -> np.ndarray:
