@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import mixedfx as mfx
+from mixedfx.inference.profile import VarianceScale
 
 from conftest import case, case_frame, lmer_cases
 
@@ -194,3 +195,61 @@ def test_anova_types_with_a_continuous_covariate(kind: int, expected: dict) -> N
     for term, (f_value, den_df) in expected.items():
         assert table.at[term, "f_value"] == pytest.approx(f_value, abs=6e-4)
         assert table.at[term, "den_df"] == pytest.approx(den_df, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("data", "formula"),
+    [
+        ("sleepstudy", "Reaction ~ Days + (Days | Subject)"),
+        ("Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)"),
+        ("Dyestuff2", "Yield ~ 1 + (1 | Batch)"),  # θ̂ = 0: refits must leave the bound
+    ],
+)
+def test_refits_match_fresh_fits_with_fewer_evaluations(data: str, formula: str) -> None:
+    """A bootstrap refit (structure reused, BFGS from θ̂ and the Hessian there) gives the
+    fresh fit's estimates, and needs fewer objective evaluations; from a boundary θ̂ it starts
+    where a fresh fit does, so it needs as many."""
+    from mixedfx.inference.bootstrap import Refitter, draw_response
+
+    frame = mfx.datasets.load(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mfx.SingularFitWarning)
+        fit = mfx.lmer(formula, frame)
+        refitter = Refitter.of(fit)
+        rng = np.random.default_rng(2)
+        refit_evals, fresh_evals = [], []
+        for _ in range(10):
+            y = draw_response(fit, rng)
+            response = formula.split("~")[0].strip()
+            fresh = mfx.lmer(formula, frame.assign(**{response: y}))
+            estimates = refitter.refit(y)
+            expected = np.concatenate(
+                [fresh.fixef.to_numpy(), np.nan_to_num(VarianceScale.of(fresh).estimate())]
+            )
+            np.testing.assert_allclose(np.nan_to_num(estimates), expected, rtol=2e-4, atol=1e-4)
+            refit_evals.append(refitter._optimum(y)[1].evaluations)
+            fresh_evals.append(fresh.optinfo.evaluations)
+    if fit.is_singular:
+        assert refit_evals == fresh_evals
+    else:
+        assert np.mean(refit_evals) < np.mean(fresh_evals)
+
+
+def test_bfgs_from_the_exact_hessian_takes_one_step() -> None:
+    from mixedfx.optimize import OptimizerOptions, bfgs
+
+    class Quadratic:
+        blas_threads = None
+
+        def __call__(self, theta: np.ndarray) -> float:
+            return self.value_and_gradient(theta)[0]
+
+        def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+            d = theta - np.array([1.0, 2.0])
+            H = np.array([[4.0, 1.0], [1.0, 3.0]])
+            return 0.5 * float(d @ H @ d), H @ d
+
+    H = np.array([[4.0, 1.0], [1.0, 3.0]])
+    opt = bfgs(Quadratic(), np.zeros(2), np.full(2, -np.inf), OptimizerOptions(), H)
+    assert opt.converged and opt.evaluations == 2
+    np.testing.assert_allclose(opt.final, [1.0, 2.0], atol=1e-12)

@@ -29,9 +29,9 @@ from mixedfx.frame import (
     predictor_variables,
 )
 from mixedfx.objective import Factor, ProfiledDeviance, ml_deviance, reml_criterion
-from mixedfx.optimize import OptimizerOptions, OptSummary, minimize_theta
+from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
 from mixedfx.solution import Solution, conditional_covariances, solve
-from mixedfx.start import moment_start
+from mixedfx.start import moment_start, refit_start
 
 if TYPE_CHECKING:
     from mixedfx.inference.confint import Method
@@ -152,6 +152,16 @@ class LinearMixedModel:
     @cached_property
     def _solution(self) -> Solution:
         return solve(self.factor, self.A, self.design.levels)
+
+    @cached_property
+    def theta_hessian(self) -> np.ndarray:
+        """Hessian of the objective with respect to θ at θ̂, shape (nθ, nθ): central differences
+        of the exact gradient.  Refits to new responses start their quasi-Newton steps from it."""
+        return gradient_hessian(self.deviance_function(), self.theta)
+
+    def refit_start(self, A: CrossProducts) -> np.ndarray:
+        """θ̂ as the start of a refit on cross-products `A` (`mixedfx.start.refit_start`)."""
+        return refit_start(self.theta, A, self.layout, self.design.levels, SINGULAR_TOL)
 
     def deviance_function(
         self, A: CrossProducts | None = None, reml: bool | None = None

@@ -129,23 +129,123 @@ def minimize_theta(
     theta0: np.ndarray,
     lower: np.ndarray,
     options: OptimizerOptions,
+    hessian: np.ndarray | None = None,
 ) -> OptSummary:
-    """Minimize the profiled deviance from `theta0` subject to θ ≥ `lower`, by `options.method`."""
+    """Minimize the profiled deviance from `theta0` subject to θ ≥ `lower`, by `options.method`.
+
+    With `hessian`, the objective's Hessian near `theta0` (a refit to a new response starts
+    at the fit's θ̂ with the Hessian there), BFGS starts from it and converges in a few
+    steps; L-BFGS-B takes over if it reaches a bound.  BOBYQA finishes an L-BFGS-B run that
+    stops abnormally.
+    """
+    methods: list[Method] = [bobyqa]
+    if options.method == "lbfgsb":
+        methods = [lbfgsb, bobyqa]
+        if hessian is not None:
+            methods.insert(0, functools.partial(bfgs, hessian=hessian))
+    runs: list[OptSummary] = []
     with _blas_limit(objective.blas_threads):
-        if options.method == "bobyqa":
-            return bobyqa(objective, theta0, lower, options)
-        first = lbfgsb(objective, theta0, lower, options)
-        if first.converged:
-            return first
-        rest = bobyqa(objective, first.final, lower, options)
-    better = rest if rest.fmin <= first.fmin else replace(rest, final=first.final, fmin=first.fmin)
+        for method in methods:
+            start = theta0 if not runs else min(runs, key=lambda run: run.fmin).final
+            runs.append(method(objective, start, lower, options))
+            if runs[-1].converged:
+                break
+    return _combined(runs)
+
+
+Method = Callable[[Differentiable, np.ndarray, np.ndarray, OptimizerOptions], "OptSummary"]
+
+
+def _combined(runs: list[OptSummary]) -> OptSummary:
+    """One record of consecutive runs: the best point, all evaluations, the last verdict."""
+    if len(runs) == 1:
+        return runs[0]
+    best = min(runs, key=lambda run: run.fmin)
     return replace(
-        better,
-        algorithm=f"{first.algorithm}, then {rest.algorithm}",
-        initial=first.initial,
-        evaluations=first.evaluations + rest.evaluations,
-        message=f"{first.message}; then {rest.message}",
+        runs[-1],
+        algorithm=", then ".join(run.algorithm for run in runs),
+        initial=runs[0].initial,
+        final=best.final,
+        fmin=best.fmin,
+        evaluations=sum(run.evaluations for run in runs),
+        message="; then ".join(run.message for run in runs),
     )
+
+
+def bfgs(
+    objective: Differentiable,
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    options: OptimizerOptions,
+    hessian: np.ndarray,
+    max_iterations: int = 20,
+) -> OptSummary:
+    """Dense BFGS from a known Hessian with a backtracking (Armijo) line search.
+
+    It stops, unconverged, when a step would cross a bound or the model of the objective
+    stops predicting descent, so that L-BFGS-B, which handles bounds, takes over.  Converged
+    means a predicted decrease ½ gᵀH⁻¹g below `options.predicted_decrease`.
+    """
+    H = np.array(hessian, dtype=float)
+    theta = np.array(theta0, dtype=float)
+    f, g = objective.value_and_gradient(theta)
+    count, converged, message = 1, False, "iteration limit"
+    for _ in range(max_iterations):
+        try:
+            step = -np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            message = "singular Hessian"
+            break
+        predicted = -0.5 * float(g @ step)
+        if not predicted >= 0:
+            message = "no descent predicted"
+            break
+        if predicted < options.predicted_decrease:
+            converged, message = True, "predicted decrease below tolerance"
+            break
+        accepted, t = None, 1.0
+        while t >= 1 / 64 and np.all(theta + t * step >= lower):
+            f_new, g_new = objective.value_and_gradient(theta + t * step)
+            count += 1
+            if f_new <= f + 1e-4 * t * float(g @ step):
+                accepted = (theta + t * step, f_new, g_new)
+                break
+            t /= 2
+        if accepted is None:
+            message = "a bound or no decrease along the step"
+            break
+        s, y = accepted[0] - theta, accepted[2] - g
+        if s @ y > 0:  # the BFGS update keeps H positive definite
+            Hs = H @ s
+            H += np.outer(y, y) / (y @ s) - np.outer(Hs, Hs) / (s @ Hs)
+        theta, f, g = accepted
+    return OptSummary(
+        "BFGS from the fit's Hessian",
+        np.array(theta0, dtype=float),
+        theta,
+        f,
+        count,
+        converged,
+        message,
+        options,
+    )
+
+
+def gradient_hessian(objective: Differentiable, theta: np.ndarray) -> np.ndarray:
+    """The Hessian at θ by central differences of the exact gradient; shape (nθ, nθ)."""
+    theta = np.asarray(theta, dtype=float)
+    steps = 1e-4 * np.maximum(np.abs(theta), 1e-2)
+    columns = []
+    for i, h in enumerate(steps):
+        e = np.zeros_like(theta)
+        e[i] = h
+        up, down = (
+            objective.value_and_gradient(theta + e)[1],
+            objective.value_and_gradient(theta - e)[1],
+        )
+        columns.append((up - down) / (2 * h))
+    H = np.column_stack(columns)
+    return (H + H.T) / 2
 
 
 @functools.cache

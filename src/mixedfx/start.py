@@ -70,3 +70,16 @@ def _ratio(Ztr: np.ndarray, ztz: np.ndarray, sigma2: float, n: int) -> np.ndarra
     variance = (ssb - n_levels * sigma2) / np.maximum(ztz.sum(axis=0), 1e-300)
     floor = SMALLEST**2 * n / np.maximum(ztz.sum(axis=0), 1e-300)
     return np.sqrt(np.maximum(variance / sigma2, floor))
+
+
+def refit_start(
+    theta: np.ndarray, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...], tol: float
+) -> np.ndarray:
+    """An earlier estimate as the start of a refit on other cross-products (a new response, an
+    offset), with each template diagonal below `tol` replaced by the moment start's.
+
+    Where a whole template column is zero the profiled deviance is stationary (it is even in
+    each column's sign), so a gradient method started there would not leave it.
+    """
+    moments = moment_start(A, layout, levels)
+    return np.where(layout.is_diagonal & (theta < tol), moments, theta)

@@ -77,11 +77,15 @@ class Refitter:
     def _optimum(
         self, y: np.ndarray, reml: bool | None = None
     ) -> tuple[ProfiledDeviance, OptSummary]:
-        """The refit's objective and its minimum for the response `y`, starting at θ̂."""
+        """The refit's objective and its minimum for the response `y`, from θ̂ and the Hessian
+        there (the same criterion's)."""
         fit = self.fit
         objective = fit.deviance_function(self.cross_products(y), reml)
+        start = fit.refit_start(objective.A)
+        same = objective.reml == fit.reml and np.array_equal(start, fit.theta)
+        hessian = fit.theta_hessian if same else None
         lower = fit.layout.lower_bounds()
-        return objective, minimize_theta(objective, fit.theta, lower, fit.optinfo.options)
+        return objective, minimize_theta(objective, start, lower, fit.optinfo.options, hessian)
 
     def ml_deviance(self, y: np.ndarray) -> float:
         """The minimized ML deviance of the model refitted by ML to `y`."""

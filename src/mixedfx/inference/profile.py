@@ -148,8 +148,8 @@ class Profiler:
     def fixed_zeta(self, j: int, value: float) -> float:
         """ζ of fixed effect j at `value`: the model with x_j β_j moved into the offset."""
         objective = self.fit.deviance_function(offset_cross_products(self.fit.A, j, value))
-        lower = self.fit.layout.lower_bounds()
-        opt = minimize_theta(objective, self.fit.theta, lower, OptimizerOptions())
+        start = self.fit.refit_start(objective.A)
+        opt = minimize_theta(objective, start, self.fit.layout.lower_bounds(), OptimizerOptions())
         beta = self.fit.fixef.to_numpy()[j]
         return _signed_root(opt.fmin - self.base, value - beta)
 
