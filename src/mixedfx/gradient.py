@@ -27,10 +27,11 @@ The cost is an evaluation's plus one inversion of M_SS (LAPACK dpotri) and one p
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import lapack, solve_triangular
+from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
@@ -104,11 +105,12 @@ def _factor_adjoint(f: Factor, reml: bool) -> np.ndarray:
     m = f.q_rest + (f.p if reml else 0)
     nu = f.n - f.p if reml else f.n
     L = f.Lrest
-    w = np.append(-solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T"), 1.0)
+    # Lᵀ v = ℓ, ℓ the last row: Lᵀ is the upper factor in Fortran order, as LAPACK stores it
+    v, _ = lapack.dtrtrs(L.T[:-1, :-1], L[-1, :-1], lower=0)
+    w = np.append(-v, 1.0)
     Mbar = np.multiply.outer(w, w)
     Mbar *= nu / f.pwrss
     if m:
-        # Lᵀ is the upper factor in Fortran order, the layout LAPACK works in without a transpose
         inverse, info = lapack.dpotri(L.T[:m, :m], lower=0)
         if info != 0:
             raise np.linalg.LinAlgError("the factor's leading block is singular")
@@ -137,6 +139,12 @@ def _fill_upper(X: np.ndarray, block: int = 128) -> np.ndarray:
         stop = min(n, start + block)
         X[start:stop, stop:] = X[stop:, start:stop].T
         panel = X[start:stop, start:stop]
-        rows, cols = np.triu_indices(stop - start, 1)
+        rows, cols = _upper_indices(stop - start)
         panel[rows, cols] = panel[cols, rows]
     return X
+
+
+@functools.cache
+def _upper_indices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.triu_indices(n, 1)
+    return rows, cols

@@ -51,6 +51,10 @@ def batched_cholesky(S: np.ndarray) -> np.ndarray:
         Shape (ℓ, k, k), lower triangular.
     """
     k = S.shape[1]
+    if k == 1:
+        return np.sqrt(S)
+    if S.shape[0] < SMALL:
+        return np.linalg.cholesky(S)
     L = np.zeros_like(S)
     for j in range(k):
         L[:, j, j] = np.sqrt(S[:, j, j] - np.sum(L[:, j, :j] ** 2, axis=1))
