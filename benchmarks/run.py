@@ -1,4 +1,5 @@
-"""Speed and memory of mixedfx side by side with lme4 / lmerTest / pbkrtest, in one run.
+"""Speed and memory of mixedfx side by side with lme4 / lmerTest / pbkrtest (reference BLAS and
+OpenBLAS), mixedlm and statsmodels, in one run.
 
     python benchmarks/run.py                       # every model, both engines
     python benchmarks/run.py --suite inference     # t tables, KR, bootstrap (issue 4)
@@ -164,7 +165,8 @@ def objective_of(fit):
         f, theta = fit.deviance_function(), fit.theta
         return fit.objective, lambda: f(theta)
     if engine == "mixedlm":
-        value = fit.REMLcrit() if task["reml"] else fit.deviance()
+        value = fit.REMLcrit() if task["reml"] else fit.deviance
+        value = value() if callable(value) else value  # a method in some versions
         f, theta = fit.as_function("deviance"), np.asarray(fit.theta)
         return value, lambda: f(theta)
     return -2 * fit.llf, None

@@ -1,8 +1,8 @@
 """Moment-based starting values for θ, from the cross-products alone.
 
-BOBYQA from lme4's start (identity templates) spends many evaluations finding the scale of
-each variance; a start near the optimum saves them (InstEval: about half).  For each term j
-and coefficient a, with OLS residuals r and the term's covariate z_a,
+From lme4's start (identity templates) an optimizer spends evaluations finding the scale of
+each variance; a start near the optimum saves them (BOBYQA on InstEval: about half).  For
+each term j and coefficient a, with OLS residuals r and the term's covariate z_a,
 
     SSB_ja = Σ_g (Σ_{i∈g} z_ia r_i)² / Σ_{i∈g} z_ia²,   E[SSB_ja] ≈ ℓ_j σ² + σ²_ja Σ_{g,i} z_ia²,
 

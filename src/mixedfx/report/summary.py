@@ -105,7 +105,7 @@ class LmerSummary:
             singular=fit.is_singular,
             n_dropped=fit.frame.n_dropped,
             dropped_columns=fit.design.fixed.dropped,
-            optimizer=f"BOBYQA (NLopt), {opt.evaluations} evaluations, {outcome} ({opt.message})",
+            optimizer=f"{opt.algorithm}, {opt.evaluations} evaluations, {outcome} ({opt.message})",
         )
 
     def __str__(self) -> str:
