@@ -104,6 +104,9 @@ class WrongSlope:
 
     blas_threads = None
 
+    def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+        return np.zeros(theta.size, dtype=bool)
+
     def __call__(self, theta: np.ndarray) -> float:
         return float(np.sum((theta - 2.0) ** 2))
 
@@ -123,3 +126,24 @@ def test_optimum_is_stationary() -> None:
     fit = mfx.lmer("Reaction ~ Days + (Days | Subject)", mfx.datasets.load("sleepstudy"))
     _, gradient = fit.deviance_function().value_and_gradient(fit.theta)
     assert np.max(np.abs(gradient)) < 1e-5 * fit.objective
+
+
+def test_as_low_as_bobyqa_on_badly_scaled_random_designs() -> None:
+    """40 random data sets with an uncentred, rescaled covariate, where boundary optima and
+    flat valleys abound: the default fit is never more than 1e-3 above BOBYQA's.  Before the
+    flat-bound restarts and the conservative stopping rule, 5 of these were 0.04 to 0.24 above."""
+    rng = np.random.default_rng(123)
+    worst = -np.inf
+    for _ in range(8):
+        for formula in DESIGNS.values():
+            data = random_data(rng, int(rng.integers(40, 200)))
+            data["x"] = data["x"] * float(10 ** rng.uniform(-2, 2)) + float(rng.uniform(-50, 50))
+            reml = bool(rng.integers(2))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                default = mfx.lmer(formula, data, reml=reml)
+                bobyqa = mfx.lmer(
+                    formula, data, reml=reml, optimizer=OptimizerOptions(method="bobyqa")
+                )
+            worst = max(worst, default.objective - bobyqa.objective)
+    assert worst < 1e-3

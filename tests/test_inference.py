@@ -208,7 +208,7 @@ def test_anova_types_with_a_continuous_covariate(kind: int, expected: dict) -> N
 def test_refits_match_fresh_fits_with_fewer_evaluations(data: str, formula: str) -> None:
     """A bootstrap refit (structure reused, BFGS from θ̂ and the Hessian there) gives the
     fresh fit's estimates, and needs fewer objective evaluations; from a boundary θ̂ it starts
-    where a fresh fit does, so it needs as many."""
+    where a fresh fit does, and needs no more (a singular fresh fit tries a second start)."""
     from mixedfx.inference.bootstrap import Refitter, draw_response
 
     frame = mfx.datasets.load(data)
@@ -230,7 +230,7 @@ def test_refits_match_fresh_fits_with_fewer_evaluations(data: str, formula: str)
             refit_evals.append(refitter._optimum(y)[1].evaluations)
             fresh_evals.append(fresh.optinfo.evaluations)
     if fit.is_singular:
-        assert refit_evals == fresh_evals
+        assert np.all(np.array(refit_evals) <= np.array(fresh_evals))
     else:
         assert np.mean(refit_evals) < np.mean(fresh_evals)
 
@@ -240,6 +240,9 @@ def test_bfgs_from_the_exact_hessian_takes_one_step() -> None:
 
     class Quadratic:
         blas_threads = None
+
+        def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+            return np.zeros(theta.size, dtype=bool)
 
         def __call__(self, theta: np.ndarray) -> float:
             return self.value_and_gradient(theta)[0]

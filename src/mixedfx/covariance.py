@@ -63,6 +63,20 @@ class ThetaLayout:
             out.append(T)
         return out
 
+    def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+        """Shape (size,), bool: the diagonal entries whose whole template column is zero.
+
+        Flipping the sign of a template column leaves T Tᵀ unchanged, so the profiled deviance
+        is even in such an entry: its derivative there is zero whether the bound is a minimum
+        or a maximum along it, and a gradient method cannot tell which.
+        """
+        flags = []
+        for j, T in enumerate(self.templates(theta)):
+            rows, cols = self._positions[j]
+            empty = ~np.any(T != 0, axis=0)
+            flags.append((rows == cols) & empty[cols])
+        return np.concatenate(flags)
+
     def flatten(self, matrices: list[np.ndarray]) -> np.ndarray:
         """θ's entries of one k_j × k_j matrix per term: the inverse of `templates`, and the
         map that turns a gradient with respect to the templates into one with respect to θ."""

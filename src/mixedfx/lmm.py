@@ -9,7 +9,7 @@ blocks whose size depends on levels and columns alone.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -86,13 +86,41 @@ def lmer(
     layout = ThetaLayout(tuple(t.k for t in design.terms))
     objective = ProfiledDeviance(A, layout, design.levels, reml)
     theta0 = moment_start(A, layout, design.levels)
-    opt = minimize_theta(objective, theta0, layout.lower_bounds(), optimizer or OptimizerOptions())
+    opt = _fit_theta(objective, theta0, optimizer or OptimizerOptions())
     factor = objective.factor(opt.final)
     if factor is None:  # cannot happen at a finite optimum; guards an all-infinite run
         raise FloatingPointError("the objective could not be evaluated at any θ")
     fit = LinearMixedModel(parsed, frame, design, A, layout, reml, opt, factor)
     _warn_about(fit)
     return fit
+
+
+def _fit_theta(
+    objective: ProfiledDeviance, theta0: np.ndarray, options: OptimizerOptions
+) -> OptSummary:
+    """θ̂ from the moment start; for a boundary (singular) result also from lme4's start.
+
+    On the boundary the profiled deviance often has several local minima (a rank-deficient
+    covariance can lie along different directions, most of all with uncentred covariates), and
+    a gradient method keeps to the basin it starts in.  The second run, from the identity
+    templates lme4 starts from, keeps the answer at least as low as lme4's in such cases.
+    """
+    layout = objective.layout
+    first = minimize_theta(objective, theta0, layout.lower_bounds(), options)
+    if options.method == "bobyqa" or not _on_boundary(first.final, layout):
+        return first
+    second = minimize_theta(objective, layout.initial(), layout.lower_bounds(), options)
+    best = first if first.fmin <= second.fmin else second
+    return replace(
+        best,
+        initial=first.initial,
+        evaluations=first.evaluations + second.evaluations,
+        message=f"{best.message}; best of the moment and identity starts (a boundary fit)",
+    )
+
+
+def _on_boundary(theta: np.ndarray, layout: ThetaLayout) -> bool:
+    return bool(np.any(theta[layout.is_diagonal] < SINGULAR_TOL))
 
 
 def _warn_about(fit: LinearMixedModel) -> None:
@@ -271,8 +299,7 @@ class LinearMixedModel:
     @property
     def is_singular(self) -> bool:
         """True when a template diagonal is below 1e-4: a variance at (or near) zero."""
-        diag = self.theta[self.layout.is_diagonal]
-        return bool(np.any(diag < SINGULAR_TOL))
+        return _on_boundary(self.theta, self.layout)
 
     @property
     def covariances(self) -> list[np.ndarray]:

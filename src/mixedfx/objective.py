@@ -80,6 +80,10 @@ class ProfiledDeviance:
         """One thread below `BLAS_THREADS_FROM` rows of M; None (all) above."""
         return 1 if self.A.r < BLAS_THREADS_FROM else None
 
+    def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+        """θ entries at a bound where the objective is flat to first order (`ThetaLayout`)."""
+        return self.layout.flat_bounds(theta)
+
     def criterion(self, factor: Factor) -> float:
         """The minimized quantity at a factor: REML criterion or ML deviance."""
         return reml_criterion(factor) if self.reml else ml_deviance(factor)

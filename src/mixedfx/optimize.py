@@ -16,6 +16,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Literal, Protocol
 
 import nlopt
@@ -39,7 +40,7 @@ class OptimizerOptions:
 
     L-BFGS-B stops when the objective is predicted to lie within `predicted_decrease` of its
     minimum: ½ ‖g‖² / h with g the gradient (coordinates held at a bound left out) and h
-    the curvature along the last step, (sᵀy)/(yᵀy)⁻¹ (Barzilai–Borwein).  A rule on the
+    the curvature along the last step, sᵀy / sᵀs (Barzilai–Borwein).  A rule on the
     gradient alone would depend on the data's scale; one on the change in the objective stops
     too late on large data, whose deviance is only accurate to about 1e-14 of its size, so
     the line search then fails on rounding noise.
@@ -121,6 +122,10 @@ class Differentiable(Protocol):
 
     def __call__(self, theta: np.ndarray) -> float: ...
 
+    def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+        """Shape (nθ,), bool: entries at a bound where the gradient is zero by symmetry."""
+        ...
+
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
 
 
@@ -136,21 +141,73 @@ def minimize_theta(
     With `hessian`, the objective's Hessian near `theta0` (a refit to a new response starts
     at the fit's θ̂ with the Hessian there), BFGS starts from it and converges in a few
     steps; L-BFGS-B takes over if it reaches a bound.  BOBYQA finishes an L-BFGS-B run that
-    stops abnormally.
+    stops abnormally.  A gradient method that ends with a variance at zero (its template
+    column zero) is restarted off that bound when the objective is lower there
+    (`_off_flat_bounds`): at such a point the gradient is zero by symmetry, even where the
+    point is a maximum along the variance.
     """
-    methods: list[Method] = [bobyqa]
-    if options.method == "lbfgsb":
-        methods = [lbfgsb, bobyqa]
-        if hessian is not None:
-            methods.insert(0, functools.partial(bfgs, hessian=hessian))
-    runs: list[OptSummary] = []
     with _blas_limit(objective.blas_threads):
-        for method in methods:
-            start = theta0 if not runs else min(runs, key=lambda run: run.fmin).final
-            runs.append(method(objective, start, lower, options))
-            if runs[-1].converged:
+        if options.method == "bobyqa":
+            return bobyqa(objective, theta0, lower, options)
+        first: list[Method] = [lbfgsb] if hessian is None else [partial(bfgs, hessian=hessian)]
+        runs = _chain(objective, theta0, lower, options, [*first, lbfgsb, bobyqa])
+        for _ in range(MAX_RESTARTS):
+            best = min(runs, key=lambda run: run.fmin)
+            restart = _off_flat_bounds(objective, best, theta0)
+            if restart is None:
                 break
+            runs.append(restart)
+            if restart.fmin >= best.fmin:
+                break
+            runs += _chain(objective, restart.final, lower, options, [lbfgsb, bobyqa])
     return _combined(runs)
+
+
+MAX_RESTARTS = 3
+
+
+def _chain(
+    objective: Differentiable,
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    options: OptimizerOptions,
+    methods: list[Method],
+) -> list[OptSummary]:
+    """Run `methods` in turn, each from the best point so far, until one converges."""
+    runs: list[OptSummary] = []
+    for method in methods:
+        start = theta0 if not runs else min(runs, key=lambda run: run.fmin).final
+        runs.append(method(objective, start, lower, options))
+        if runs[-1].converged:
+            break
+    return runs
+
+
+def _off_flat_bounds(
+    objective: Differentiable, opt: OptSummary, theta0: np.ndarray
+) -> OptSummary | None:
+    """The best of `opt.final` with each flat-bound entry moved to 1% of, or all the way to,
+    its starting value (a record of these probes, converged only if none is lower); None
+    without such entries."""
+    theta = opt.final
+    if not objective.flat_bounds(theta).any():
+        return None
+    best = (opt.fmin, theta)
+    count = 0
+    for i in np.flatnonzero(objective.flat_bounds(theta)):
+        scale = max(abs(float(theta0[i])), 1e-3)
+        for value in (0.01 * scale, scale):
+            probe = theta.copy()
+            probe[i] = value
+            f = objective(probe)
+            count += 1
+            if f < best[0]:
+                best = (f, probe)
+    moved = best[0] < opt.fmin
+    message = "lower off a flat bound: restarted" if moved else "no lower point off the bounds"
+    return OptSummary(
+        "probes off flat bounds", theta, best[1], best[0], count, not moved, message, opt.options
+    )
 
 
 Method = Callable[[Differentiable, np.ndarray, np.ndarray, OptimizerOptions], "OptSummary"]
@@ -319,14 +376,17 @@ def lbfgsb(
 def _predicted_decrease(
     x: np.ndarray, g: np.ndarray, x0: np.ndarray, g0: np.ndarray, lower: np.ndarray
 ) -> float:
-    """½ ‖g_free‖² (sᵀy)/(yᵀy): how far above its minimum a quadratic with the curvature seen
-    along the last step s = x − x0 (gradient change y = g − g0) would be."""
+    """½ ‖g_free‖² (sᵀs)/(sᵀy): how far above its minimum a quadratic with the curvature seen
+    along the last step s = x − x0 (gradient change y = g − g0) would be.  Of the two
+    Barzilai–Borwein curvatures this is the smaller, so the prediction the larger: in a flat,
+    badly conditioned valley (an intercept variance of an uncentred covariate) the other
+    stopped runs early."""
     s, y = x - x0, g - g0
     sy = float(s @ y)
     if sy <= 0:  # no positive curvature seen: no prediction
         return math.inf
     free = ~((x <= lower) & (g > 0))
-    return 0.5 * sy / float(y @ y) * float(np.sum(g[free] ** 2))
+    return 0.5 * float(s @ s) / sy * float(np.sum(g[free] ** 2))
 
 
 def bobyqa(
