@@ -82,13 +82,12 @@ def deviance_gradient(
     """
     f = tape.factor
     Mbar = _factor_adjoint(f, tape.reml)
-    N = _fill_upper(tape.N)  # the tape's own copy
+    NLam = _fill_upper(tape.N)  # the tape's own copy of N, made N Λ_r in place: columns scaled
     grads = [np.zeros((k, k)) for k in layout.ks]
-    NLam = N.copy()  # N Λ_r: columns scaled
     for rows, T in rest:
         scale_rows(NLam.T, rows, T)
     for t, (rows, T) in enumerate(rest, start=1):
-        k, r = T.shape[0], N.shape[0]
+        k, r = T.shape[0], NLam.shape[0]
         blocks = (Mbar[rows].reshape(-1, k, r), NLam[rows].reshape(-1, k, r))
         grads[t] = 2.0 * np.tensordot(*blocks, axes=([0, 2], [0, 2])).T
     Nbar = Mbar  # Λ_r M̄ Λ_rᵀ, in place: M̄ is not needed any more

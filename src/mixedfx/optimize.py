@@ -326,9 +326,8 @@ def lbfgsb(
     """L-BFGS-B with the exact gradient and the predicted-decrease stopping rule."""
     lower = np.asarray(lower, dtype=float)
     gradients: dict[bytes, np.ndarray] = {}
-    previous: list[tuple[np.ndarray, np.ndarray]] = []
+    previous: list[tuple[np.ndarray, np.ndarray, float]] = []
     best = (math.inf, np.array(theta0, dtype=float))
-    tolerance = options.predicted_decrease
 
     def value_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal best
@@ -339,14 +338,14 @@ def lbfgsb(
         return value, gradient
 
     def callback(intermediate_result: OptimizeResult) -> None:
-        x = np.array(intermediate_result.x)
+        x, f = np.array(intermediate_result.x), float(intermediate_result.fun)
         g = gradients.get(x.tobytes())
         gradients.clear()
         if g is None:  # not an evaluated point: no prediction this iteration
             return
-        if previous and _predicted_decrease(x, g, *previous[-1], lower) < tolerance:
+        if previous and _converged(x, g, f, *previous[-1], lower, options.predicted_decrease):
             raise StopIteration
-        previous.append((x, g))
+        previous.append((x, g, f))
 
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     result = minimize(
@@ -373,20 +372,36 @@ def lbfgsb(
     )
 
 
-def _predicted_decrease(
-    x: np.ndarray, g: np.ndarray, x0: np.ndarray, g0: np.ndarray, lower: np.ndarray
-) -> float:
-    """½ ‖g_free‖² (sᵀs)/(sᵀy): how far above its minimum a quadratic with the curvature seen
-    along the last step s = x − x0 (gradient change y = g − g0) would be.  Of the two
-    Barzilai–Borwein curvatures this is the smaller, so the prediction the larger: in a flat,
-    badly conditioned valley (an intercept variance of an uncentred covariate) the other
-    stopped runs early."""
+def _converged(
+    x: np.ndarray,
+    g: np.ndarray,
+    f: float,
+    x0: np.ndarray,
+    g0: np.ndarray,
+    f0: float,
+    lower: np.ndarray,
+    tolerance: float,
+) -> bool:
+    """Whether the objective is predicted to lie within `tolerance` of its minimum.
+
+    The prediction is ½ ‖g_free‖² / h, h a curvature seen along the last step s = x − x0
+    (gradient change y = g − g0), coordinates held at a bound left out.  Of the two
+    Barzilai–Borwein curvatures, sᵀy/sᵀs is the smaller, so its prediction is the safe one
+    in a flat, badly conditioned valley (an intercept variance of an uncentred covariate).
+    Near the optimum of a large data set, though, y is mostly rounding noise, which makes
+    that curvature meaningless; there the other, yᵀy/sᵀy, together with a last step that
+    gained less than the tolerance, decides.  The tolerance is never below the objective's
+    own precision, about 1e-13 of its size.
+    """
     s, y = x - x0, g - g0
     sy = float(s @ y)
     if sy <= 0:  # no positive curvature seen: no prediction
-        return math.inf
-    free = ~((x <= lower) & (g > 0))
-    return 0.5 * float(s @ s) / sy * float(np.sum(g[free] ** 2))
+        return False
+    tolerance = max(tolerance, 1e-13 * abs(f))
+    g2 = float(np.sum(g[~((x <= lower) & (g > 0))] ** 2))
+    safe = 0.5 * float(s @ s) / sy * g2
+    noisy = 0.5 * sy / float(y @ y) * g2
+    return safe < tolerance or (noisy < tolerance and f0 - f < tolerance)
 
 
 def bobyqa(
