@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula
 
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
-from mixedfx.formula.rsyntax import R_FUNCTIONS, expression_variables
+from mixedfx.formula.rsyntax import R_FUNCTIONS, expression_variables, parsed
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[
 def formula_variables(formula: str) -> list[str]:
     """Columns read by a one-sided formula's terms, in order (functions and ``np`` excluded)."""
     names: list[str] = []
-    for term in Formula(formula):
+    for term in parsed(formula):
         for factor in term.factors:
             names.extend(expression_variables(str(factor.expr)))
     return [n for n in dict.fromkeys(names) if n not in R_FUNCTIONS]

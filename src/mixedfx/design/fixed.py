@@ -13,7 +13,7 @@ from formulaic.errors import DataMismatchWarning, FormulaicError
 
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, FormulaError, NewLevelError, RankDeficiencyWarning
-from mixedfx.formula.rsyntax import R_FUNCTIONS
+from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
 
 # lme4 drops a column whose QR diagonal is below this fraction of the largest (rankMatrix tol)
 RANK_TOL = 1e-7
@@ -133,7 +133,9 @@ def independent_columns(X: np.ndarray) -> list[int]:
 
 def _evaluate(formula: str, data: pd.DataFrame) -> pd.DataFrame:
     try:
-        return model_matrix(formula, data, context=R_FUNCTIONS, na_action="raise", output="pandas")
+        return model_matrix(
+            parsed(formula), data, context=R_FUNCTIONS, na_action="raise", output="pandas"
+        )
     except FormulaicError as exc:
         raise FormulaError(f"cannot build columns for {formula!r}: {exc}") from None
     except (NameError, TypeError, ValueError) as exc:

@@ -17,7 +17,7 @@ from formulaic.errors import FormulaicError
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
 from mixedfx.formula import BarTerm
-from mixedfx.formula.rsyntax import R_FUNCTIONS
+from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,9 @@ def random_term(bar: BarTerm, data: pd.DataFrame) -> RandomTerm:
     """Encode one bar term on the model frame."""
     factor = grouping_factor(bar, data)
     try:
-        mm = model_matrix(bar.expr, data, context=R_FUNCTIONS, na_action="raise", output="pandas")
+        mm = model_matrix(
+            parsed(bar.expr), data, context=R_FUNCTIONS, na_action="raise", output="pandas"
+        )
     except FormulaicError as exc:
         raise FormulaError(f"cannot build the random-effects columns {bar.expr!r}: {exc}") from None
     names = tuple(r_name(str(c)) for c in mm.columns)

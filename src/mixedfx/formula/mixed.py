@@ -13,12 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from formulaic import Formula
 from formulaic.errors import FormulaicError
 
 from mixedfx.errors import FormulaError
 from mixedfx.formula.bars import RawBar, as_bar, check_parentheses, split_summands
-from mixedfx.formula.rsyntax import r_arithmetic
+from mixedfx.formula.rsyntax import parsed, r_arithmetic
 
 _NAME = re.compile(r"^(?:[A-Za-z_.][A-Za-z0-9_.]*|`[^`]+`)$")
 
@@ -116,7 +115,7 @@ def _join_fixed(parts: list[str]) -> str:
 
 def _check_fixed(fixed: str, formula: str, where: int) -> None:
     try:
-        Formula(fixed)
+        parsed(fixed)
     except FormulaicError as exc:
         first_line = str(exc).splitlines()[0]
         raise FormulaError(
@@ -160,7 +159,7 @@ def _column_name(raw: str, bar: RawBar, formula: str) -> str:
 def _uncorrelated_exprs(bar: RawBar, formula: str) -> list[str]:
     """``1 + x + z`` → ``["1", "0 + x", "0 + z"]``: one uncorrelated term per formula term."""
     try:
-        terms = [str(t) for t in Formula(bar.lhs)]
+        terms = [str(t) for t in parsed(bar.lhs)]
     except FormulaicError as exc:
         raise FormulaError(
             f"cannot read {bar.lhs!r}: {str(exc).splitlines()[0]}", formula, bar.start
