@@ -152,7 +152,7 @@ def minimize_theta(
         first: list[Method] = [lbfgsb] if hessian is None else [partial(bfgs, hessian=hessian)]
         runs = _chain(objective, theta0, lower, options, [*first, lbfgsb, bobyqa])
         for _ in range(MAX_RESTARTS):
-            best = min(runs, key=lambda run: run.fmin)
+            best = _best(runs)
             restart = _off_flat_bounds(objective, best, theta0)
             if restart is None:
                 break
@@ -176,7 +176,7 @@ def _chain(
     """Run `methods` in turn, each from the best point so far, until one converges."""
     runs: list[OptSummary] = []
     for method in methods:
-        start = theta0 if not runs else min(runs, key=lambda run: run.fmin).final
+        start = theta0 if not runs else _best(runs).final
         runs.append(method(objective, start, lower, options))
         if runs[-1].converged:
             break
@@ -190,11 +190,12 @@ def _off_flat_bounds(
     its starting value (a record of these probes, converged only if none is lower); None
     without such entries."""
     theta = opt.final
-    if not objective.flat_bounds(theta).any():
+    flat = np.flatnonzero(objective.flat_bounds(theta))
+    if not flat.size:
         return None
     best = (opt.fmin, theta)
     count = 0
-    for i in np.flatnonzero(objective.flat_bounds(theta)):
+    for i in flat:
         scale = max(abs(float(theta0[i])), 1e-3)
         for value in (0.01 * scale, scale):
             probe = theta.copy()
@@ -213,11 +214,15 @@ def _off_flat_bounds(
 Method = Callable[[Differentiable, np.ndarray, np.ndarray, OptimizerOptions], "OptSummary"]
 
 
+def _best(runs: list[OptSummary]) -> OptSummary:
+    return min(runs, key=lambda run: run.fmin)
+
+
 def _combined(runs: list[OptSummary]) -> OptSummary:
     """One record of consecutive runs: the best point, all evaluations, the last verdict."""
     if len(runs) == 1:
         return runs[0]
-    best = min(runs, key=lambda run: run.fmin)
+    best = _best(runs)
     return replace(
         runs[-1],
         algorithm=", then ".join(run.algorithm for run in runs),

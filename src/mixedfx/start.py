@@ -81,5 +81,7 @@ def refit_start(
     Where a whole template column is zero the profiled deviance is stationary (it is even in
     each column's sign), so a gradient method started there would not leave it.
     """
-    moments = moment_start(A, layout, levels)
-    return np.where(layout.is_diagonal & (theta < tol), moments, theta)
+    off = layout.is_diagonal & (theta < tol)
+    if not off.any():  # the usual case: nothing to compute
+        return theta
+    return np.where(off, moment_start(A, layout, levels), theta)
