@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import ModelSpec, model_matrix
-from formulaic.errors import DataMismatchWarning, FormulaicError
+from formulaic import ModelSpec
+from formulaic.errors import DataMismatchWarning
 
+from mixedfx.design.columns import Columns, build_columns, evaluate
 from mixedfx.design.names import r_name
-from mixedfx.errors import DataError, FormulaError, NewLevelError, RankDeficiencyWarning
-from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
+from mixedfx.errors import DataError, NewLevelError, RankDeficiencyWarning
+from mixedfx.formula.rsyntax import R_FUNCTIONS
 
 # lme4 drops a column whose QR diagonal is below this fraction of the largest (rankMatrix tol)
 RANK_TOL = 1e-7
@@ -29,19 +30,24 @@ class FixedDesign:
         Shape (n, p): full column rank.
     names
         The p coefficient names, R's spelling (``(Intercept)``, ``recipeB``).
-    spec
-        formulaic's spec of the matrix before dropping columns, for encoding new data.
+    columns
+        The model matrix before dropping columns, with formulaic's encoding for new data.
     keep
-        Positions of the kept columns in the spec's matrix (rank-deficient ones dropped).
+        Positions of the kept columns in that matrix (rank-deficient ones dropped).
     dropped
         Names of the dropped columns.
     """
 
     X: np.ndarray
     names: tuple[str, ...]
-    spec: ModelSpec
+    columns: Columns
     keep: tuple[int, ...]
     dropped: tuple[str, ...]
+
+    @property
+    def spec(self) -> ModelSpec:
+        """formulaic's spec of the matrix before dropping columns."""
+        return self.columns.spec
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
         """X for new rows (shape (m, p)), encoded exactly as the training data.
@@ -80,7 +86,7 @@ def response_vector(response: str, data: pd.DataFrame) -> np.ndarray:
                 "convert it with pd.to_numeric or choose a numeric column"
             )
         return column.to_numpy(dtype=float)
-    mm = _evaluate(f"0 + {response}", data)
+    mm = evaluate(f"0 + {response}", data)
     if mm.shape[1] != 1:
         raise DataError(f"the response {response!r} must be one numeric column, got {mm.shape[1]}")
     return np.asarray(mm, dtype=float)[:, 0]
@@ -94,9 +100,9 @@ def fixed_design(fixed: str, data: pd.DataFrame) -> FixedDesign:
     RankDeficiencyWarning
         Naming the dropped columns.
     """
-    mm = _evaluate(fixed, data)
-    X = np.asarray(mm, dtype=float)
-    names = [r_name(str(c)) for c in mm.columns]
+    columns = build_columns(fixed, data)
+    X = columns.matrix
+    names = [r_name(c) for c in columns.names]
     keep = independent_columns(X)
     dropped = tuple(names[j] for j in range(len(names)) if j not in keep)
     if dropped:
@@ -106,9 +112,7 @@ def fixed_design(fixed: str, data: pd.DataFrame) -> FixedDesign:
             RankDeficiencyWarning,
             stacklevel=4,
         )
-    return FixedDesign(
-        X[:, keep], tuple(names[j] for j in keep), mm.model_spec, tuple(keep), dropped
-    )
+    return FixedDesign(X[:, keep], tuple(names[j] for j in keep), columns, tuple(keep), dropped)
 
 
 def independent_columns(X: np.ndarray) -> list[int]:
@@ -129,14 +133,3 @@ def independent_columns(X: np.ndarray) -> list[int]:
             keep.append(j)
             basis = np.column_stack([basis, resid / rnorm])
     return keep
-
-
-def _evaluate(formula: str, data: pd.DataFrame) -> pd.DataFrame:
-    try:
-        return model_matrix(
-            parsed(formula), data, context=R_FUNCTIONS, na_action="raise", output="pandas"
-        )
-    except FormulaicError as exc:
-        raise FormulaError(f"cannot build columns for {formula!r}: {exc}") from None
-    except (NameError, TypeError, ValueError) as exc:
-        raise DataError(f"cannot evaluate {formula!r} on the data: {exc}") from None

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import ModelSpec, model_matrix
-from formulaic.errors import FormulaicError
 
+from mixedfx.design.columns import Columns, build_columns
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
 from mixedfx.formula import BarTerm
-from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
+from mixedfx.formula.rsyntax import R_FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -60,18 +59,20 @@ class RandomTerm:
     ----------
     factor
         The grouping factor.
-    z
-        Shape (n, k): the term's covariates per row (a column of ones for an intercept).
+    columns
+        The term's covariates (its model matrix z, n × k) with their encoding for new data.
     names
         The k coefficient names, R's spelling.
-    spec
-        formulaic's spec of `z`, for new data.
     """
 
     factor: GroupingFactor
-    z: np.ndarray
+    columns: Columns
     names: tuple[str, ...]
-    spec: ModelSpec
+
+    @property
+    def z(self) -> np.ndarray:
+        """Shape (n, k): the term's covariates per row (a column of ones for an intercept)."""
+        return self.columns.matrix
 
     @property
     def k(self) -> int:
@@ -89,7 +90,8 @@ class RandomTerm:
     def covariates(self, data: pd.DataFrame) -> np.ndarray:
         """`z` for new rows, shape (m, k)."""
         return np.asarray(
-            self.spec.get_model_matrix(data, context=R_FUNCTIONS, na_action="ignore"), dtype=float
+            self.columns.spec.get_model_matrix(data, context=R_FUNCTIONS, na_action="ignore"),
+            dtype=float,
         )
 
     def contribution(self, data: pd.DataFrame, b: np.ndarray, allow_new_levels: bool) -> np.ndarray:
@@ -116,16 +118,11 @@ class RandomTerm:
 def random_term(bar: BarTerm, data: pd.DataFrame) -> RandomTerm:
     """Encode one bar term on the model frame."""
     factor = grouping_factor(bar, data)
-    try:
-        mm = model_matrix(
-            parsed(bar.expr), data, context=R_FUNCTIONS, na_action="raise", output="pandas"
-        )
-    except FormulaicError as exc:
-        raise FormulaError(f"cannot build the random-effects columns {bar.expr!r}: {exc}") from None
-    names = tuple(r_name(str(c)) for c in mm.columns)
+    columns = build_columns(bar.expr, data)
+    names = tuple(r_name(c) for c in columns.names)
     if not names:
         raise FormulaError(f"the random-effects term ({bar.expr} | {bar.label}) has no columns")
-    return RandomTerm(factor, np.asarray(mm, dtype=float), names, mm.model_spec)
+    return RandomTerm(factor, columns, names)
 
 
 def grouping_factor(bar: BarTerm, data: pd.DataFrame) -> GroupingFactor:
