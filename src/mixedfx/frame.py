@@ -91,22 +91,48 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     data = as_pandas(data)
     columns = used_variables(formula)
     check_columns(data, columns, "data")
-    used = data.loc[:, columns]
-    complete = used.notna().all(axis=1).to_numpy()
-    n_dropped = int((~complete).sum())
-    if not complete.any():
+    complete = _complete_rows(data, columns)
+    n_dropped = len(data) - int(complete.sum())
+    if n_dropped == len(data):
         raise DataError(
             f"no rows left after removing {n_dropped} row(s) with missing values in {columns}; "
             "check those columns for NaN/None"
         )
     if n_dropped:
         warnings.warn(
-            f"{n_dropped} of {len(used)} rows had missing values in {columns} and were removed",
+            f"{n_dropped} of {len(data)} rows had missing values in {columns} and were removed",
             MissingValuesWarning,
             stacklevel=3,
         )
-    kept = used.loc[complete].reset_index(drop=True).copy()
-    return ModelFrame(kept, np.flatnonzero(complete), n_dropped)
+    return ModelFrame(
+        _copy_rows(data, columns, complete, n_dropped), np.flatnonzero(complete), n_dropped
+    )
+
+
+def _complete_rows(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Shape (len(data),), bool: no used column missing.  Column by column, which takes a
+    third of the time of pandas' frame-wide ``notna().all(axis=1)`` on small frames."""
+    complete = np.ones(len(data), dtype=bool)
+    for column in columns:
+        complete &= ~pd.isna(data[column].to_numpy())
+    return complete
+
+
+def _copy_rows(
+    data: pd.DataFrame, columns: list[str], complete: np.ndarray, n_dropped: int
+) -> pd.DataFrame:
+    """A copy of the used columns' complete rows, indexed 0..n-1.
+
+    When the formula uses every column, a copy of the whole frame is the same and spares
+    pandas' column selection (about ten times the cost of the copy on a small frame).
+    """
+    every = len(columns) == data.shape[1] and set(columns) == set(data.columns)
+    kept = data.copy() if every else data[columns]
+    if n_dropped:
+        kept = kept.loc[complete]
+    if not kept.index.equals(pd.RangeIndex(len(kept))):
+        kept = kept.reset_index(drop=True)
+    return kept
 
 
 def as_pandas(data: object) -> pd.DataFrame:
