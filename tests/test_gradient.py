@@ -26,15 +26,15 @@ def central_difference(f: ProfiledDeviance, theta: np.ndarray, h: float = 1e-6) 
 
 
 def storages(f: ProfiledDeviance) -> list[ProfiledDeviance]:
-    """The same objective with B stored densely (as chosen for small data), sparse, and with
-    its products precomputed."""
+    """The same objective evaluated on A as one dense matrix (as chosen for small data), and
+    blockwise with B stored densely, sparse, and with its products precomputed."""
     B = sp.csr_matrix(f.A.B.matrix)
     k = f.layout.ks[0]
     return [
-        f,
+        ProfiledDeviance(f.A, f.layout, f.levels, f.reml, dense=True),
         *(
-            ProfiledDeviance(replace(f.A, B=store), f.layout, f.levels, f.reml)
-            for store in (SparseBlock(B), pattern_block(B, k))
+            ProfiledDeviance(replace(f.A, B=store), f.layout, f.levels, f.reml, dense=False)
+            for store in (f.A.B, SparseBlock(B), pattern_block(B, k))
         ),
     ]
 

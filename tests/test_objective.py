@@ -97,8 +97,10 @@ def test_deviance_matches_dense_textbook(seed: int, which: str) -> None:
         layout.is_diagonal, rng.uniform(0.05, 2.0, layout.size), rng.normal(0, 0.5, layout.size)
     )
     want_ml, want_reml = dense_deviances(design, theta)
-    assert ml(theta) == pytest.approx(want_ml, rel=1e-8)
-    assert reml(theta) == pytest.approx(want_reml, rel=1e-8)
+    for dense in (True, False):  # both evaluations, whichever the size would choose
+        for f, want in ((ml, want_ml), (reml, want_reml)):
+            evaluated = ProfiledDeviance(f.A, layout, f.levels, f.reml, dense=dense)
+            assert evaluated(theta) == pytest.approx(want, rel=1e-8)
 
 
 @pytest.mark.parametrize("which", sorted(DESIGNS))
@@ -136,3 +138,18 @@ def test_ml_and_reml_relation(rng) -> None:
         - n * np.log(r2 / n)
     )
     assert reml(theta) - ml(theta) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("which", sorted(DESIGNS))
+def test_dense_and_blocked_evaluations_give_the_same_factor(which: str, rng) -> None:
+    """The dense evaluation of small models returns the blocked factor the rest reads."""
+    _, ml, _ = pipeline(DESIGNS[which], random_data(rng))
+    theta = rng.uniform(0.2, 1.5, ml.layout.size)
+    dense, blocked = (
+        ProfiledDeviance(ml.A, ml.layout, ml.levels, reml=False, dense=d).factor(theta)
+        for d in (True, False)
+    )
+    assert dense is not None and blocked is not None
+    np.testing.assert_allclose(dense.L11, blocked.L11, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.tril(dense.Lrest), np.tril(blocked.Lrest), rtol=1e-10, atol=1e-12)
+    assert (dense.q_rest, dense.p, dense.n) == (blocked.q_rest, blocked.p, blocked.n)

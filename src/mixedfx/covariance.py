@@ -49,7 +49,7 @@ class ThetaLayout:
         return self.is_diagonal.astype(float)
 
     @cached_property
-    def _positions(self) -> list[tuple[np.ndarray, np.ndarray]]:
+    def positions(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Row and column of each θ entry in its template: the column-major lower triangle
         is the row-major upper triangle of Tᵀ."""
         return [tuple(np.triu_indices(k))[::-1] for k in self.ks]  # type: ignore[misc]
@@ -59,7 +59,7 @@ class ThetaLayout:
         out = []
         for j, k in enumerate(self.ks):
             T = np.zeros((k, k))
-            T[self._positions[j]] = theta[self.offsets[j] : self.offsets[j + 1]]
+            T[self.positions[j]] = theta[self.offsets[j] : self.offsets[j + 1]]
             out.append(T)
         return out
 
@@ -72,7 +72,7 @@ class ThetaLayout:
         """
         flags = []
         for j, T in enumerate(self.templates(theta)):
-            rows, cols = self._positions[j]
+            rows, cols = self.positions[j]
             empty = ~np.any(T != 0, axis=0)
             flags.append((rows == cols) & empty[cols])
         return np.concatenate(flags)
@@ -81,7 +81,7 @@ class ThetaLayout:
         """θ's entries of one k_j × k_j matrix per term: the inverse of `templates`, and the
         map that turns a gradient with respect to the templates into one with respect to θ."""
         return np.concatenate(
-            [M[self._positions[j]] for j, M in enumerate(matrices)] or [np.zeros(0)]
+            [M[self.positions[j]] for j, M in enumerate(matrices)] or [np.zeros(0)]
         )
 
     def covariances(self, theta: np.ndarray, sigma: float) -> list[np.ndarray]:

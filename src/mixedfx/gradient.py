@@ -81,8 +81,9 @@ def deviance_gradient(
         The forward pass at θ.
     """
     f = tape.factor
-    Mbar = _factor_adjoint(f, tape.reml)
-    NLam = _fill_upper(tape.N)  # the tape's own copy of N, made N Λ_r in place: columns scaled
+    m = f.q_rest + (f.p if tape.reml else 0)
+    Mbar = factor_adjoint(f.Lrest, m, f.n - f.p if tape.reml else f.n)
+    NLam = fill_upper(tape.N)  # the tape's own copy of N, made N Λ_r in place: columns scaled
     grads = [np.zeros((k, k)) for k in layout.ks]
     for rows, T in rest:
         scale_rows(NLam.T, rows, T)
@@ -99,21 +100,29 @@ def deviance_gradient(
     return layout.flatten(grads)
 
 
-def _factor_adjoint(f: Factor, reml: bool) -> np.ndarray:
-    """M̄ (r × r): the derivative of the objective with respect to M's entries."""
-    m = f.q_rest + (f.p if reml else 0)
-    nu = f.n - f.p if reml else f.n
-    L = f.Lrest
+def factor_adjoint(L: np.ndarray, m: int, nu: int) -> np.ndarray:
+    """M̄ (s × s): the derivative of the objective with respect to the entries of M = L Lᵀ.
+
+    Parameters
+    ----------
+    L
+        Shape (s, s): the lower factor (its strict upper triangle is not read).
+    m
+        The rows of M whose log-determinant the objective holds (the random effects', and
+        for REML the fixed effects' too).
+    nu
+        The residual degrees of freedom multiplying log r² (n, or n − p for REML).
+    """
     # Lᵀ v = ℓ, ℓ the last row: Lᵀ is the upper factor in Fortran order, as LAPACK stores it
     v, _ = lapack.dtrtrs(L.T[:-1, :-1], L[-1, :-1], lower=0)
     w = np.append(-v, 1.0)
     Mbar = np.multiply.outer(w, w)
-    Mbar *= nu / f.pwrss
+    Mbar *= nu / float(L[-1, -1] ** 2)
     if m:
         inverse, info = lapack.dpotri(L.T[:m, :m], lower=0)
         if info != 0:
             raise np.linalg.LinAlgError("the factor's leading block is singular")
-        Mbar[:m, :m] += _fill_upper(inverse.T)
+        Mbar[:m, :m] += fill_upper(inverse.T)
     return Mbar
 
 
@@ -127,7 +136,7 @@ def _first_term_gradient(
     return 2.0 * np.tensordot(inner @ T, P, axes=([0, 2], [0, 1]))
 
 
-def _fill_upper(X: np.ndarray, block: int = 128) -> np.ndarray:
+def fill_upper(X: np.ndarray, block: int = 128) -> np.ndarray:
     """In place: X's strict upper triangle ← its lower one, so X is symmetric; returns X.
 
     By column panels, which keeps both the reads and the writes in cache; numpy's `tril` and

@@ -19,11 +19,14 @@ the log-determinants come from the diagonals.  Nothing here touches an n-length 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
+from mixedfx.dense import DENSE_UP_TO, DenseEvaluation, dense_size
 from mixedfx.factor import Factor, mirror_diagonal_blocks, scale_rows
 from mixedfx.gradient import Tape, deviance_gradient
 from mixedfx.linalg import batched_cholesky, batched_lower_solve, congruence, gram
@@ -52,6 +55,9 @@ def reml_criterion(f: Factor) -> float:
 class ProfiledDeviance:
     """The objective θ ↦ d(θ) with its workspace (the cross-products and the term layout).
 
+    Small models are evaluated on A as one dense matrix (`mixedfx.dense`), others blockwise
+    (`BlockedEvaluation`); both give the same blocked factor.
+
     Parameters
     ----------
     A
@@ -62,18 +68,29 @@ class ProfiledDeviance:
         The number of levels of each term, model order.
     reml
         Minimize the REML criterion (True) or the ML deviance (False).
+    dense
+        Evaluate on A as one dense matrix (True) or blockwise (False); by default dense when
+        A has at most `DENSE_UP_TO` rows, where that is faster.
     """
 
-    def __init__(self, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...], reml: bool):
+    def __init__(
+        self,
+        A: CrossProducts,
+        layout: ThetaLayout,
+        levels: tuple[int, ...],
+        reml: bool,
+        dense: bool | None = None,
+    ):
         self.A = A
         self.layout = layout
         self.levels = levels
         self.reml = reml
         self.evaluations = 0
-        k_rest = layout.ks[1:]
-        bounds = np.cumsum([0] + [ell * k for ell, k in zip(levels[1:], k_rest)])
-        self._rest = [(slice(int(a), int(b)), k) for a, b, k in zip(bounds, bounds[1:], k_rest)]
-        self._eye1 = np.eye(layout.ks[0])
+        if dense is None:
+            dense = dense_size(A, levels, layout) <= DENSE_UP_TO
+        self._evaluation: Evaluation = (DenseEvaluation if dense else BlockedEvaluation)(
+            A, layout, levels
+        )
 
     @property
     def blas_threads(self) -> int | None:
@@ -101,19 +118,53 @@ class ProfiledDeviance:
         Where M is not positive definite the value is inf and the gradient NaN.
         """
         self.evaluations += 1
-        tape = self._forward(np.asarray(theta, dtype=float), keep=True)
-        if tape is None:
+        out = self._evaluation.factor_and_gradient(np.asarray(theta, dtype=float), self.reml)
+        if out is None:
             return np.inf, np.full(len(theta), np.nan)
-        rest = [(rows, T) for (rows, _), T in zip(self._rest, tape.factor.templates[1:])]
-        return self.criterion(tape.factor), deviance_gradient(self.A, self.layout, rest, tape)
+        return self.criterion(out[0]), out[1]
 
     def factor(self, theta: np.ndarray) -> Factor | None:
         """The blocked Cholesky factor at θ, or None when M is not positive definite."""
-        tape = self._forward(np.asarray(theta, dtype=float), keep=False)
+        return self._evaluation.factor(np.asarray(theta, dtype=float))
+
+
+class Evaluation(Protocol):
+    """θ ↦ the blocked factor, alone or with the gradient of the criterion."""
+
+    def factor(self, theta: np.ndarray) -> Factor | None: ...
+
+    def factor_and_gradient(
+        self, theta: np.ndarray, reml: bool
+    ) -> tuple[Factor, np.ndarray] | None: ...
+
+
+class BlockedEvaluation:
+    """The factorization block by block (steps 1–2 above) and its reverse pass."""
+
+    def __init__(self, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]):
+        self.A = A
+        self.layout = layout
+        k_rest = layout.ks[1:]
+        bounds = np.cumsum([0] + [ell * k for ell, k in zip(levels[1:], k_rest)])
+        self._rest = [(slice(int(a), int(b)), k) for a, b, k in zip(bounds, bounds[1:], k_rest)]
+        self._eye1 = np.eye(layout.ks[0])
+
+    def factor(self, theta: np.ndarray) -> Factor | None:
+        tape = self._forward(theta, keep=None)
         return None if tape is None else tape.factor
 
-    def _forward(self, theta: np.ndarray, keep: bool) -> Tape | None:
-        """The factorization; with `keep`, also what the gradient's reverse pass reads."""
+    def factor_and_gradient(
+        self, theta: np.ndarray, reml: bool
+    ) -> tuple[Factor, np.ndarray] | None:
+        tape = self._forward(theta, keep=reml)
+        if tape is None:
+            return None
+        rest = [(rows, T) for (rows, _), T in zip(self._rest, tape.factor.templates[1:])]
+        return tape.factor, deviance_gradient(self.A, self.layout, rest, tape)
+
+    def _forward(self, theta: np.ndarray, keep: bool | None) -> Tape | None:
+        """The factorization; unless `keep` is None, also what the reverse pass of the
+        criterion (REML if `keep`) reads."""
         templates = self.layout.templates(theta)
         T1 = templates[0]
         S = congruence(self.A.A11, T1) + self._eye1
@@ -121,7 +172,7 @@ class ProfiledDeviance:
         W = gram(batched_lower_solve(L11, T1.T))  # T₁ S_g⁻¹ T₁ᵀ per level
         M = self.A.R.copy()
         self.A.B.subtract_schur(M, W)
-        N = M.copy() if keep else M
+        N = M if keep is None else M.copy()
         for (rows, k), T in zip(self._rest, templates[1:]):
             mirror_diagonal_blocks(M, rows, k)
             scale_rows(M, rows, T)
@@ -134,4 +185,4 @@ class ProfiledDeviance:
         if info != 0:
             return None
         factor = Factor(theta, templates, L11, U.T, q, self.A.p, self.A.n)
-        return Tape(factor, W, N, self.reml)
+        return Tape(factor, W, N, bool(keep))
