@@ -383,7 +383,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--suite", choices=["fit", "inference", "all"], default="all")
-    parser.add_argument("--only", help="run tasks whose name contains this")
+    parser.add_argument(
+        "--only", help="run tasks whose name contains this (several: separated by commas)"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
     parser.add_argument("--no-r", action="store_true", help="do not time lme4")
@@ -395,7 +397,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per child process")
     args = parser.parse_args()
     tasks = {"fit": FIT_TASKS, "inference": INFERENCE_TASKS, "all": FIT_TASKS + INFERENCE_TASKS}
-    chosen = [t for t in tasks[args.suite] if not args.only or args.only in t.name]
+    wanted = args.only.split(",") if args.only else [""]
+    chosen = [t for t in tasks[args.suite] if any(w in t.name for w in wanted)]
     engines = [Engine("mixedfx", (sys.executable, "-c", PY_CHILD), steps=ALL_STEPS)]
     if not args.no_r:
         engines += r_engines() or []

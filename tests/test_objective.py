@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import block_diag
@@ -153,3 +154,23 @@ def test_dense_and_blocked_evaluations_give_the_same_factor(which: str, rng) -> 
     np.testing.assert_allclose(dense.L11, blocked.L11, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.tril(dense.Lrest), np.tril(blocked.Lrest), rtol=1e-10, atol=1e-12)
     assert (dense.q_rest, dense.p, dense.n) == (blocked.q_rest, blocked.p, blocked.n)
+
+
+@pytest.mark.parametrize("which", sorted(DESIGNS))
+@pytest.mark.parametrize("dense", [True, False])
+def test_cross_products_match_dense_textbook(which: str, dense: bool, rng) -> None:
+    """A's blocks from dense and from sparse columns, summed over chunks, equal [Z X y]ᵀ[Z X y]."""
+    data = random_data(rng)
+    design = build_design(
+        parse_formula(DESIGNS[which]), model_frame(parse_formula(DESIGNS[which]), data)
+    )
+    A = cross_products(design, chunk_rows=23, dense=dense)
+    Z = [term_matrix(t).toarray() for t in design.terms]
+    C = np.hstack([*Z, design.fixed.X, design.y[:, None]])
+    full = C.T @ C
+    q1, k = Z[0].shape[1], design.terms[0].k
+    blocks = [full[g : g + k, g : g + k] for g in range(0, q1, k)]
+    np.testing.assert_allclose(A.A11, np.array(blocks), rtol=1e-12, atol=1e-10)
+    B = sp.csr_matrix(A.B.matrix).toarray()
+    np.testing.assert_allclose(B, full[q1:, :q1], rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(A.R, full[q1:, q1:], rtol=1e-12, atol=1e-10)

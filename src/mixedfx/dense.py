@@ -7,7 +7,7 @@ held densely (s × s, s = q + p + 1),
 
 and the objective and its gradient follow from L alone:
 
-    ∂d/∂Λ = 2 A Λ̃ M̄,   M̄ = ∂d/∂M (`mixedfx.gradient.factor_adjoint`),
+    ∂d/∂Λ = 2 A Λ̃ M̄,   M̄ = ∂d/∂M = L⁻ᵀ D L⁻¹ (D diagonal),
 
 read at Λ's non-zero positions and summed per θ entry.  The leading block of L is
 blockdiag(L_g), the factors of the first term's levels, and its trailing block is the factor
@@ -15,10 +15,10 @@ of the Schur complement, so L is the blocked factor of `mixedfx.objective` in on
 
 The blocked evaluation spends its time on dozens of small array operations, each with a fixed
 cost of microseconds; here an evaluation is a handful of BLAS and LAPACK calls on a matrix
-of a few dozen rows: 2–3 times faster at s ≤ 30, and even near s = 50 (`DENSE_UP_TO`),
-measured on random-slope, crossed and nested designs.  Above it the O(s³) work of the dense
-products loses to the blocked method's, which grows only with the levels (and past about
-120 rows the BLAS starts threads, which costs milliseconds at this size).
+of a few dozen rows: 3–6 times faster at s ≤ 40 and still faster at s = 64
+(`mixedfx.crossprod.DENSE_UP_TO`), measured with one BLAS thread on random-slope, crossed and
+nested designs.  Beyond s ≈ 80 the O(s³) work of the dense products loses to the blocked
+method's, which grows only with the levels.
 """
 
 from __future__ import annotations
@@ -28,10 +28,7 @@ from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
-from mixedfx.factor import Factor
-from mixedfx.gradient import factor_adjoint
-
-DENSE_UP_TO = 50
+from mixedfx.factor import Factor, profiled_criterion
 
 
 def dense_size(A: CrossProducts, levels: tuple[int, ...], layout: ThetaLayout) -> int:
@@ -40,7 +37,7 @@ def dense_size(A: CrossProducts, levels: tuple[int, ...], layout: ThetaLayout) -
 
 
 class DenseEvaluation:
-    """θ ↦ the factor (and the gradient) through A as one dense matrix.
+    """θ ↦ the factor, or the criterion and its gradient, through A as one dense matrix.
 
     Parameters
     ----------
@@ -51,57 +48,78 @@ class DenseEvaluation:
     """
 
     def __init__(self, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]):
-        self.A, self.layout = A, layout
+        self.layout = layout
         self.q1 = levels[0] * layout.ks[0]
-        self.q = self.q1 + A.q_rest
+        self.q_rest, self.p, self.n = A.q_rest, A.p, A.n
+        q = self.q1 + A.q_rest
         self.full = _assemble(A, self.q1)
         s = self.full.shape[0]
         self.positions, self.which = _lambda_positions(layout, levels, s)
         self.Lambda = np.eye(s)
-        self.random_diagonal = np.arange(self.q) * (s + 1)
+        self.random_diagonal = np.arange(q) * (s + 1)
         self.first_blocks = _block_positions(levels[0], layout.ks[0], s)
+        # (the rows whose log-determinant the criterion holds, ν): ML and REML
+        self.counts = {False: (q, A.n), True: (q + A.p, A.n - A.p)}
+        self.weights = {reml: _adjoint_weights(s, m, nu) for reml, (m, nu) in self.counts.items()}
 
     def factor(self, theta: np.ndarray) -> Factor | None:
         """The blocked factor at θ, or None when M is not positive definite."""
-        L = self._lower(theta)
-        return None if L is None else self._blocked(theta, L)
+        U = self._upper(self._scaled(theta))
+        return None if U is None else self._blocked(theta, U.T)
 
-    def factor_and_gradient(
-        self, theta: np.ndarray, reml: bool
-    ) -> tuple[Factor, np.ndarray] | None:
-        """The factor and ∂d/∂θ (shape (nθ,)) at θ; None when M is not positive definite."""
-        L = self._lower(theta)
-        if L is None:
+    def value_and_gradient(self, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
+        """The criterion and ∂d/∂θ (shape (nθ,)) at θ; None when M is not positive definite.
+
+        With L⁻¹ from the factor, M̄ = L⁻ᵀ D L⁻¹, D = diag(1 on the first m rows, ν on the last):
+        the first part is the derivative of log|M[:m, :m]|, whose inverse is the product of the
+        leading blocks of L⁻¹, the second that of ν log r², as r⁻² = (M⁻¹)_ss = ‖L⁻¹ row s‖².
+        """
+        FLambda = self._scaled(theta)
+        U = self._upper(FLambda)
+        if U is None:
             return None
-        p, n = self.A.p, self.A.n
-        Mbar = factor_adjoint(L, self.q + (p if reml else 0), n - p if reml else n)
-        G = (self.full @ self.Lambda) @ Mbar
-        gradient = 2.0 * np.bincount(
-            self.which, weights=G.flat[self.positions], minlength=self.layout.size
-        )
-        return self._blocked(theta, L), gradient
+        m, nu = self.counts[reml]
+        d = np.diagonal(U)
+        value = profiled_criterion(2.0 * float(np.log(d[:m]).sum()), float(d[-1] ** 2), nu)
+        P = lapack.dtrtri(U, lower=0)[0].T  # L⁻¹ (lower; U is clean, so is its inverse)
+        P *= self.weights[reml][:, None]
+        G = FLambda @ (P.T @ P)
+        gradient = np.bincount(self.which, weights=G.flat[self.positions], minlength=theta.size)
+        return value, 2.0 * gradient
 
-    def _lower(self, theta: np.ndarray) -> np.ndarray | None:
-        """L (lower; its strict upper triangle is stale) of M at θ."""
+    def _scaled(self, theta: np.ndarray) -> np.ndarray:
+        """A Λ̃ at θ, shape (s, s)."""
         self.Lambda.flat[self.positions] = theta[self.which]
-        M = self.Lambda.T @ self.full @ self.Lambda
+        return self.full @ self.Lambda
+
+    def _upper(self, FLambda: np.ndarray) -> np.ndarray | None:
+        """U = Lᵀ, M = L Lᵀ (Fortran order, strict lower triangle zero), or None."""
+        M = self.Lambda.T @ FLambda
         M.flat[self.random_diagonal] += 1.0
-        # M is symmetric, so Mᵀ is M's memory in LAPACK's Fortran order; its upper factor is Lᵀ
-        U, info = lapack.dpotrf(M.T, lower=0, clean=0, overwrite_a=1)
-        return U.T if info == 0 else None
+        # M is symmetric, so Mᵀ is M's memory in LAPACK's Fortran order
+        U, info = lapack.dpotrf(M.T, lower=0, clean=1, overwrite_a=1)
+        return U if info == 0 else None
 
     def _blocked(self, theta: np.ndarray, L: np.ndarray) -> Factor:
         k1 = self.layout.ks[0]
-        L11 = np.tril(L.flat[self.first_blocks].reshape(-1, k1, k1))
         return Factor(
             theta,
             self.layout.templates(theta),
-            L11,
+            L.flat[self.first_blocks].reshape(-1, k1, k1),
             L[self.q1 :, self.q1 :],
-            self.A.q_rest,
-            self.A.p,
-            self.A.n,
+            self.q_rest,
+            self.p,
+            self.n,
         )
+
+
+def _adjoint_weights(s: int, m: int, nu: int) -> np.ndarray:
+    """√D of `DenseEvaluation.value_and_gradient`, shape (s,): 1 on the first m rows, √ν on
+    the last (the response's), 0 between (REML leaves none between)."""
+    w = np.zeros(s)
+    w[:m] = 1.0
+    w[-1] = np.sqrt(nu)
+    return w
 
 
 def _assemble(A: CrossProducts, q1: int) -> np.ndarray:

@@ -9,6 +9,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def profiled_criterion(logdet: float, pwrss: float, nu: int) -> float:
+    """logdet + ν (1 + log(2π r²/ν)): −2 × the profiled log-likelihood.
+
+    For ML, logdet = log|L_Z|² and ν = n; for REML, logdet = log|L_Z|² + log|L_X|² and
+    ν = n − p.  r² is the penalized residual sum of squares.
+    """
+    return logdet + nu * (1.0 + LOG_2PI + np.log(pwrss / nu))
+
 
 @dataclass(frozen=True)
 class Factor:
@@ -53,6 +64,12 @@ class Factor:
     def pwrss(self) -> float:
         """Penalized weighted residual sum of squares r² = ‖y − Xβ − ZΛu‖² + ‖u‖²."""
         return float(self.Lrest[-1, -1] ** 2)
+
+    def criterion(self, reml: bool) -> float:
+        """The REML criterion or the ML deviance (`profiled_criterion`) at this factor."""
+        if reml:
+            return profiled_criterion(self.logdet_Z + self.logdet_X, self.pwrss, self.n - self.p)
+        return profiled_criterion(self.logdet_Z, self.pwrss, self.n)
 
 
 def scale_rows(M: np.ndarray, rows: slice, T: np.ndarray) -> None:

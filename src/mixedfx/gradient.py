@@ -82,8 +82,8 @@ def deviance_gradient(
     """
     f = tape.factor
     m = f.q_rest + (f.p if tape.reml else 0)
-    Mbar = factor_adjoint(f.Lrest, m, f.n - f.p if tape.reml else f.n)
-    NLam = fill_upper(tape.N)  # the tape's own copy of N, made N Λ_r in place: columns scaled
+    Mbar = _factor_adjoint(f.Lrest, m, f.n - f.p if tape.reml else f.n)
+    NLam = _fill_upper(tape.N)  # the tape's own copy of N, made N Λ_r in place: columns scaled
     grads = [np.zeros((k, k)) for k in layout.ks]
     for rows, T in rest:
         scale_rows(NLam.T, rows, T)
@@ -100,7 +100,7 @@ def deviance_gradient(
     return layout.flatten(grads)
 
 
-def factor_adjoint(L: np.ndarray, m: int, nu: int) -> np.ndarray:
+def _factor_adjoint(L: np.ndarray, m: int, nu: int) -> np.ndarray:
     """M̄ (s × s): the derivative of the objective with respect to the entries of M = L Lᵀ.
 
     Parameters
@@ -122,7 +122,7 @@ def factor_adjoint(L: np.ndarray, m: int, nu: int) -> np.ndarray:
         inverse, info = lapack.dpotri(L.T[:m, :m], lower=0)
         if info != 0:
             raise np.linalg.LinAlgError("the factor's leading block is singular")
-        Mbar[:m, :m] += fill_upper(inverse.T)
+        Mbar[:m, :m] += _fill_upper(inverse.T)
     return Mbar
 
 
@@ -136,7 +136,7 @@ def _first_term_gradient(
     return 2.0 * np.tensordot(inner @ T, P, axes=([0, 2], [0, 1]))
 
 
-def fill_upper(X: np.ndarray, block: int = 128) -> np.ndarray:
+def _fill_upper(X: np.ndarray, block: int = 128) -> np.ndarray:
     """In place: X's strict upper triangle ← its lower one, so X is symmetric; returns X.
 
     By column panels, which keeps both the reads and the writes in cache; numpy's `tril` and

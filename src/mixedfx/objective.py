@@ -25,13 +25,11 @@ import numpy as np
 from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
-from mixedfx.crossprod import CrossProducts
-from mixedfx.dense import DENSE_UP_TO, DenseEvaluation, dense_size
+from mixedfx.crossprod import DENSE_UP_TO, CrossProducts
+from mixedfx.dense import DenseEvaluation, dense_size
 from mixedfx.factor import Factor, mirror_diagonal_blocks, scale_rows
 from mixedfx.gradient import Tape, deviance_gradient
 from mixedfx.linalg import batched_cholesky, batched_lower_solve, congruence, gram
-
-LOG_2PI = float(np.log(2.0 * np.pi))
 
 # Below this many rows of M an evaluation runs its BLAS calls on one thread.  Measured on 2
 # cores: one thread fits InstEval (M 1146 × 1146) in 0.83 s instead of 1.06 s and the 3 × 3
@@ -43,13 +41,12 @@ BLAS_THREADS_FROM = 2000
 
 def ml_deviance(f: Factor) -> float:
     """−2 × profiled log-likelihood: log|L_Z|² + n (1 + log(2π r²/n))."""
-    return f.logdet_Z + f.n * (1.0 + LOG_2PI + np.log(f.pwrss / f.n))
+    return f.criterion(reml=False)
 
 
 def reml_criterion(f: Factor) -> float:
     """−2 × profiled REML log-likelihood: log|L_Z|² + log|L_X|² + (n−p)(1 + log(2π r²/(n−p)))."""
-    nu = f.n - f.p
-    return f.logdet_Z + f.logdet_X + nu * (1.0 + LOG_2PI + np.log(f.pwrss / nu))
+    return f.criterion(reml=True)
 
 
 class ProfiledDeviance:
@@ -103,7 +100,7 @@ class ProfiledDeviance:
 
     def criterion(self, factor: Factor) -> float:
         """The minimized quantity at a factor: REML criterion or ML deviance."""
-        return reml_criterion(factor) if self.reml else ml_deviance(factor)
+        return factor.criterion(self.reml)
 
     def __call__(self, theta: np.ndarray) -> float:
         self.evaluations += 1
@@ -118,10 +115,10 @@ class ProfiledDeviance:
         Where M is not positive definite the value is inf and the gradient NaN.
         """
         self.evaluations += 1
-        out = self._evaluation.factor_and_gradient(np.asarray(theta, dtype=float), self.reml)
+        out = self._evaluation.value_and_gradient(np.asarray(theta, dtype=float), self.reml)
         if out is None:
             return np.inf, np.full(len(theta), np.nan)
-        return self.criterion(out[0]), out[1]
+        return out
 
     def factor(self, theta: np.ndarray) -> Factor | None:
         """The blocked Cholesky factor at θ, or None when M is not positive definite."""
@@ -129,13 +126,14 @@ class ProfiledDeviance:
 
 
 class Evaluation(Protocol):
-    """θ ↦ the blocked factor, alone or with the gradient of the criterion."""
+    """θ ↦ the blocked factor, or the criterion with its gradient; None where M is not
+    positive definite."""
 
     def factor(self, theta: np.ndarray) -> Factor | None: ...
 
-    def factor_and_gradient(
+    def value_and_gradient(
         self, theta: np.ndarray, reml: bool
-    ) -> tuple[Factor, np.ndarray] | None: ...
+    ) -> tuple[float, np.ndarray] | None: ...
 
 
 class BlockedEvaluation:
@@ -153,14 +151,13 @@ class BlockedEvaluation:
         tape = self._forward(theta, keep=None)
         return None if tape is None else tape.factor
 
-    def factor_and_gradient(
-        self, theta: np.ndarray, reml: bool
-    ) -> tuple[Factor, np.ndarray] | None:
+    def value_and_gradient(self, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
         tape = self._forward(theta, keep=reml)
         if tape is None:
             return None
         rest = [(rows, T) for (rows, _), T in zip(self._rest, tape.factor.templates[1:])]
-        return tape.factor, deviance_gradient(self.A, self.layout, rest, tape)
+        gradient = deviance_gradient(self.A, self.layout, rest, tape)
+        return tape.factor.criterion(reml), gradient
 
     def _forward(self, theta: np.ndarray, keep: bool | None) -> Tape | None:
         """The factorization; unless `keep` is None, also what the reverse pass of the

@@ -28,9 +28,10 @@ from scipy import optimize, stats
 
 from mixedfx.covariance import sdcor_vector
 from mixedfx.crossprod import CrossProducts
+from mixedfx.factor import LOG_2PI
 from mixedfx.linalg import off_diagonal
 from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import LOG_2PI, ProfiledDeviance
+from mixedfx.objective import ProfiledDeviance
 from mixedfx.optimize import OptimizerOptions, bobyqa, minimize_theta
 
 Progress = Callable[[str], None]

@@ -16,9 +16,10 @@ from functools import cached_property
 
 import numpy as np
 
+from mixedfx.factor import LOG_2PI, Factor
 from mixedfx.inference.derivatives import hessian, jacobian
 from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import LOG_2PI, Factor, ProfiledDeviance
+from mixedfx.objective import ProfiledDeviance
 
 
 @dataclass(frozen=True)

@@ -240,8 +240,10 @@ def _block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
 
 def off_diagonal(B: sp.spmatrix | np.ndarray, k: int) -> DenseBlock | SparseBlock | PatternBlock:
     """Choose the storage for B (columns in level blocks of width k) by its size and fill."""
-    B = sp.csr_matrix(B)
     size = B.shape[0] * B.shape[1]
+    if size <= DENSE_SIZE and isinstance(B, np.ndarray):
+        return DenseBlock(B)
+    B = sp.csr_matrix(B)
     if size <= DENSE_SIZE or B.nnz >= DENSE_FRACTION * size:
         return DenseBlock(B.toarray())
     per_level = np.bincount(B.tocoo().col // k, minlength=B.shape[1] // k)
