@@ -155,6 +155,7 @@ def _lambda_positions(
         rows, cols = layout.positions[j]
         base = start + k * np.arange(ell)[:, None]
         positions.append(((base + rows) * s + base + cols).ravel())
-        which.append(np.tile(layout.offsets[j] + np.arange(rows.size), ell))
+        entries = layout.offsets[j] + np.arange(rows.size)
+        which.append(np.broadcast_to(entries, (ell, rows.size)).ravel())
         start += ell * k
     return np.concatenate(positions), np.concatenate(which)

@@ -5,6 +5,7 @@ The caller's data frame is never modified: the frame holds a copy of the used co
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -41,26 +42,30 @@ class ModelFrame:
 
 def used_variables(formula: MixedFormula) -> list[str]:
     """The data columns `formula` reads, in first-use order (response, fixed, random)."""
-    response = formula_variables(formula.response)
+    response = list(formula_variables(formula.response))
     return list(dict.fromkeys(response + predictor_variables(formula, include_random=True)))
 
 
 def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[str]:
     """The columns needed to predict: the fixed part's, and the random terms' if included."""
-    names = formula_variables(formula.fixed)
+    names = list(formula_variables(formula.fixed))
     for term in formula.random if include_random else ():
         names.extend(formula_variables(term.expr))
         names.extend(term.factors)
     return list(dict.fromkeys(names))
 
 
-def formula_variables(formula: str) -> list[str]:
-    """Columns read by a one-sided formula's terms, in order (functions and ``np`` excluded)."""
+@functools.lru_cache(maxsize=512)
+def formula_variables(formula: str) -> tuple[str, ...]:
+    """Columns read by a one-sided formula's terms, in order (functions and ``np`` excluded).
+
+    Cached per text, as `parsed` is: walking the expressions' syntax trees costs as much as
+    the rest of a small model's frame stage."""
     names: list[str] = []
     for term in parsed(formula):
         for factor in term.factors:
             names.extend(expression_variables(str(factor.expr)))
-    return [n for n in dict.fromkeys(names) if n not in R_FUNCTIONS]
+    return tuple(n for n in dict.fromkeys(names) if n not in R_FUNCTIONS)
 
 
 def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:

@@ -7,6 +7,7 @@ information Z_j carries, stored in O(n k_j) memory.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,9 +139,22 @@ def grouping_factor(bar: BarTerm, data: pd.DataFrame) -> GroupingFactor:
         col_codes, col_labels = _factor_codes(data[column])
         codes = codes * len(col_labels) + col_codes
         per_column.append(col_labels)
-    refs, used = pd.factorize(codes, sort=True)  # hashing: O(n), where sorting the rows is not
+    refs, used = _used_codes(codes, math.prod(len(labels) for labels in per_column))
     labels = _combine_labels(used, per_column)
     return GroupingFactor(bar.label, bar.factors, labels, refs.astype(np.intp).ravel())
+
+
+def _used_codes(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes renumbered 0..ℓ−1 over the `size` possible ones, in order, and the used ones.
+
+    By counting when `size` is at most the rows (O(n), several times faster than hashing
+    on small data); by hashing otherwise, as an interaction's code space can be huge.
+    """
+    if size > len(codes):
+        refs, used = pd.factorize(codes, sort=True)
+        return refs, used
+    present = np.bincount(codes, minlength=size) > 0
+    return (np.cumsum(present) - 1)[codes], np.flatnonzero(present)
 
 
 def _factor_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ lme4's rules, applied to the text before formulaic sees the fixed part:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -77,6 +78,13 @@ def parse_formula(formula: str) -> MixedFormula:
     """
     if not isinstance(formula, str):
         raise FormulaError(f"the formula must be a string, got {type(formula).__name__}")
+    return _parse(formula)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(formula: str) -> MixedFormula:
+    """`parse_formula` of a string, made once per text (the result is immutable): analyses
+    refit one formula many times, and its parse costs a few percent of a small model's fit."""
     check_parentheses(formula)
     tilde = _single_tilde(formula)
     response = formula[:tilde].strip()
