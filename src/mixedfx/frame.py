@@ -119,7 +119,10 @@ def _complete_rows(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
     third of the time of pandas' frame-wide ``notna().all(axis=1)`` on small frames."""
     complete = np.ones(len(data), dtype=bool)
     for column in columns:
-        complete &= ~pd.isna(data[column].to_numpy())
+        values = data[column].to_numpy()
+        if values.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
+            continue
+        complete &= ~(np.isnan(values) if values.dtype.kind == "f" else pd.isna(values))
     return complete
 
 

@@ -81,19 +81,23 @@ def plain_columns(formula: str, data: pd.DataFrame) -> tuple[np.ndarray, tuple[s
             arrays.append(np.ones(len(data)))
             names.append("Intercept")
             continue
-        if factor.eval_method != Factor.EvalMethod.LOOKUP or not _numeric(data, str(factor.expr)):
+        values = _numeric(data, str(factor.expr))
+        if factor.eval_method != Factor.EvalMethod.LOOKUP or values is None:
             return None
-        arrays.append(data[str(factor.expr)].to_numpy(dtype=float))
+        arrays.append(values)
         names.append(str(term))
     matrix = np.column_stack(arrays) if arrays else np.empty((len(data), 0))
     return matrix, tuple(names)
 
 
-def _numeric(data: pd.DataFrame, name: str) -> bool:
+def _numeric(data: pd.DataFrame, name: str) -> np.ndarray | None:
+    """Column `name` as floats if it is numeric (not boolean or categorical), else None."""
     if name not in data.columns:
-        return False
-    dtype = data[name].dtype
-    return dtype.kind in "iuf" and not isinstance(dtype, pd.CategoricalDtype)
+        return None
+    column = data[name]
+    if column.dtype.kind not in "iuf" or isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    return column.to_numpy(dtype=float)
 
 
 def evaluate(formula: str, data: pd.DataFrame) -> pd.DataFrame:
