@@ -7,7 +7,8 @@ OpenBLAS), mixedlm and statsmodels, in one run.
 
 Each measurement runs in a fresh child process (``python`` for mixedfx, ``Rscript`` for R),
 the engines alternating model by model; the child times its own work (median of the
-repeats, after one warm-up) and the parent reads the child's peak resident memory.  R is
+repeats, after one warm-up; a short fit repeats until it has filled about a second, up to
+1000 runs) and the parent reads the child's peak resident memory.  R is
 used when ``Rscript`` with lme4 is on the PATH; its BLAS is reported.  Times run from a
 loaded data frame to a fitted result, formula processing included.
 """
@@ -192,7 +193,10 @@ def once():
     return (t1 - t0) if task["step"] == "fit" else (t2 - t1), evals
 
 first = once()
-runs = [once() for _ in range(repeat)] if first[0] < 60 else [first]
+# short fits repeat until about a second of work, so that a burst of noise on a shared
+# machine moves the median little: at least `repeat` runs, at most 1000
+count = max(repeat, min(1000, int(1.0 / max(first[0], 1e-6))))
+runs = [once() for _ in range(count)] if first[0] < 60 else [first]
 out = {"seconds": float(np.median([r[0] for r in runs])), "evals": runs[0][1]}
 if task["step"] == "fit":
     out["objective"], evaluate = objective_of(fit_model()[0])
@@ -218,7 +222,8 @@ once <- function() {
   list(seconds = if (task$step == "fit") t1 - t0 else t2 - t1, evals = fit@optinfo$feval)
 }
 first <- once()
-runs <- if (first$seconds < 60) lapply(seq_len(repeat_n), function(i) once()) else list(first)
+count <- max(repeat_n, min(1000L, as.integer(1 / max(first$seconds, 1e-3))))
+runs <- if (first$seconds < 60) lapply(seq_len(count), function(i) once()) else list(first)
 blas <- tryCatch(extSoftVersion()[["BLAS"]], error = function(e) "unknown")
 out <- list(seconds = median(sapply(runs, `[[`, "seconds")), evals = runs[[1]]$evals, blas = blas)
 if (task$step == "fit") {
