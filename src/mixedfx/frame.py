@@ -131,11 +131,18 @@ def _copy_rows(
 ) -> pd.DataFrame:
     """A copy of the used columns' complete rows, indexed 0..n-1.
 
-    When the formula uses every column, a copy of the whole frame is the same and spares
-    pandas' column selection (about ten times the cost of the copy on a small frame).
+    When the formula uses every column, a copy of the whole frame is the same; otherwise the
+    columns are taken by position.  Both spare pandas' selection by a list of labels, which on
+    a small frame costs ten times the copy and three times the `take`.
     """
     every = len(columns) == data.shape[1] and set(columns) == set(data.columns)
-    kept = data.copy() if every else data[columns]
+    if every:
+        kept = data.copy()
+    elif data.columns.is_unique:
+        where = {name: i for i, name in enumerate(data.columns)}
+        kept = data.take([where[c] for c in columns], axis=1)
+    else:
+        kept = data[columns]
     if n_dropped:
         kept = kept.loc[complete]
     if not kept.index.equals(pd.RangeIndex(len(kept))):
