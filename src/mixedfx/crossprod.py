@@ -56,6 +56,12 @@ class CrossProducts:
     def r(self) -> int:
         return self.R.shape[0]
 
+    @property
+    def size(self) -> int:
+        """Columns of [Z X y], ℓ₁k₁ + r: the order of A."""
+        ell, k, _ = self.A11.shape
+        return ell * k + self.r
+
 
 Products = Callable[[Design, slice], tuple[sp.csr_matrix | np.ndarray, np.ndarray]]
 

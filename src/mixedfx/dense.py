@@ -31,11 +31,6 @@ from mixedfx.crossprod import CrossProducts
 from mixedfx.factor import Factor, profiled_criterion
 
 
-def dense_size(A: CrossProducts, levels: tuple[int, ...], layout: ThetaLayout) -> int:
-    """Rows of A held densely: s = q + p + 1."""
-    return levels[0] * layout.ks[0] + A.r
-
-
 class DenseEvaluation:
     """θ ↦ the factor, or the criterion and its gradient, through A as one dense matrix.
 
@@ -53,7 +48,7 @@ class DenseEvaluation:
         self.q_rest, self.p, self.n = A.q_rest, A.p, A.n
         q = self.q1 + A.q_rest
         self.full = _assemble(A, self.q1)
-        s = self.full.shape[0]
+        s = A.size
         self.positions, self.which = _lambda_positions(layout, levels, s)
         self.Lambda = np.eye(s)
         self.random_diagonal = np.arange(q) * (s + 1)
@@ -127,8 +122,8 @@ def _assemble(A: CrossProducts, q1: int) -> np.ndarray:
     ell, k, _ = A.A11.shape
     B = A.B.matrix
     B = B.toarray() if hasattr(B, "toarray") else np.asarray(B)
-    full = np.zeros((q1 + A.r, q1 + A.r))
-    full.flat[_block_positions(ell, k, q1 + A.r)] = A.A11.ravel()
+    full = np.zeros((A.size, A.size))
+    full.flat[_block_positions(ell, k, A.size)] = A.A11.ravel()
     full[q1:, :q1] = B
     full[:q1, q1:] = B.T
     full[q1:, q1:] = A.R

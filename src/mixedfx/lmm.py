@@ -28,7 +28,7 @@ from mixedfx.frame import (
     model_frame,
     predictor_variables,
 )
-from mixedfx.objective import Factor, ProfiledDeviance, ml_deviance, reml_criterion
+from mixedfx.objective import Factor, ProfiledDeviance
 from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
 from mixedfx.solution import Solution, conditional_covariances, solve
 from mixedfx.start import moment_start, refit_start
@@ -245,12 +245,12 @@ class LinearMixedModel:
     @property
     def objective(self) -> float:
         """The optimized criterion: REML criterion for REML fits, ML deviance for ML fits."""
-        return (reml_criterion if self.reml else ml_deviance)(self.factor)
+        return self.factor.criterion(self.reml)
 
     @property
     def deviance(self) -> float:
         """ML deviance −2 log L at the estimates (for REML fits, evaluated at the REML θ̂)."""
-        return ml_deviance(self.factor)
+        return self.factor.criterion(reml=False)
 
     @property
     def loglik(self) -> float:

@@ -26,7 +26,7 @@ from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import DENSE_UP_TO, CrossProducts
-from mixedfx.dense import DenseEvaluation, dense_size
+from mixedfx.dense import DenseEvaluation
 from mixedfx.factor import Factor, mirror_diagonal_blocks, scale_rows
 from mixedfx.gradient import Tape, deviance_gradient
 from mixedfx.linalg import batched_cholesky, batched_lower_solve, congruence, gram
@@ -37,16 +37,6 @@ from mixedfx.linalg import batched_cholesky, batched_lower_solve, congruence, gr
 # short calls cost more than the split saves); the MovieLens-sized model (3708) in 15.3 s
 # instead of 12.6 s.
 BLAS_THREADS_FROM = 2000
-
-
-def ml_deviance(f: Factor) -> float:
-    """−2 × profiled log-likelihood: log|L_Z|² + n (1 + log(2π r²/n))."""
-    return f.criterion(reml=False)
-
-
-def reml_criterion(f: Factor) -> float:
-    """−2 × profiled REML log-likelihood: log|L_Z|² + log|L_X|² + (n−p)(1 + log(2π r²/(n−p)))."""
-    return f.criterion(reml=True)
 
 
 class ProfiledDeviance:
@@ -84,7 +74,7 @@ class ProfiledDeviance:
         self.reml = reml
         self.evaluations = 0
         if dense is None:
-            dense = dense_size(A, levels, layout) <= DENSE_UP_TO
+            dense = A.size <= DENSE_UP_TO
         self._evaluation: Evaluation = (DenseEvaluation if dense else BlockedEvaluation)(
             A, layout, levels
         )
