@@ -57,10 +57,15 @@ class CrossProducts:
         return self.R.shape[0]
 
     @property
+    def q1(self) -> int:
+        """Random effects of the first term, ℓ₁k₁."""
+        ell, k, _ = self.A11.shape
+        return ell * k
+
+    @property
     def size(self) -> int:
         """Columns of [Z X y], ℓ₁k₁ + r: the order of A."""
-        ell, k, _ = self.A11.shape
-        return ell * k + self.r
+        return self.q1 + self.r
 
 
 Products = Callable[[Design, slice], tuple[sp.csr_matrix | np.ndarray, np.ndarray]]

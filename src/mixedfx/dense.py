@@ -44,15 +44,14 @@ class DenseEvaluation:
 
     def __init__(self, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]):
         self.layout = layout
-        self.q1 = levels[0] * layout.ks[0]
-        self.q_rest, self.p, self.n = A.q_rest, A.p, A.n
+        self.q1, self.q_rest, self.p, self.n = A.q1, A.q_rest, A.p, A.n
         q = self.q1 + A.q_rest
-        self.full = _assemble(A, self.q1)
         s = A.size
+        self.first_blocks = _block_positions(levels[0], layout.ks[0], s)
+        self.full = _assemble(A, self.first_blocks)
         self.positions, self.which = _lambda_positions(layout, levels, s)
         self.Lambda = np.eye(s)
         self.random_diagonal = np.arange(q) * (s + 1)
-        self.first_blocks = _block_positions(levels[0], layout.ks[0], s)
         # (the rows whose log-determinant the criterion holds, ν): ML and REML
         self.counts = {False: (q, A.n), True: (q + A.p, A.n - A.p)}
         self.weights = {reml: _adjoint_weights(s, m, nu) for reml, (m, nu) in self.counts.items()}
@@ -117,13 +116,14 @@ def _adjoint_weights(s: int, m: int, nu: int) -> np.ndarray:
     return w
 
 
-def _assemble(A: CrossProducts, q1: int) -> np.ndarray:
-    """[[blockdiag(A11), Bᵀ], [B, R]] as one dense (s, s) array."""
-    ell, k, _ = A.A11.shape
+def _assemble(A: CrossProducts, first_blocks: np.ndarray) -> np.ndarray:
+    """[[blockdiag(A11), Bᵀ], [B, R]] as one dense (s, s) array; `first_blocks` are the flat
+    positions of A11's blocks (`_block_positions`)."""
+    q1 = A.q1
     B = A.B.matrix
     B = B.toarray() if hasattr(B, "toarray") else np.asarray(B)
     full = np.zeros((A.size, A.size))
-    full.flat[_block_positions(ell, k, A.size)] = A.A11.ravel()
+    full.flat[first_blocks] = A.A11.ravel()
     full[q1:, :q1] = B
     full[:q1, q1:] = B.T
     full[q1:, q1:] = A.R
