@@ -20,6 +20,7 @@ from mixedfx.errors import (
     UnknownColumnError,
 )
 from mixedfx.formula import MixedFormula, parse_formula
+from mixedfx.formula.safe import check_formula
 from mixedfx.inference import anova, compare, nakagawa_r2
 from mixedfx.inference.bootstrap import BootstrapResult, bootstrap
 from mixedfx.lm import LinearModel, lm
@@ -51,6 +52,7 @@ __all__ = [
     "__version__",
     "anova",
     "bootstrap",
+    "check_formula",
     "compare",
     "datasets",
     "lm",

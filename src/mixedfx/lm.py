@@ -19,6 +19,7 @@ from scipy.linalg import solve_triangular
 from mixedfx.design.fixed import FixedDesign, fixed_design, response_vector
 from mixedfx.errors import DataError, FormulaError
 from mixedfx.formula import MixedFormula, parse_formula
+from mixedfx.formula.safe import check_formula
 from mixedfx.frame import ModelFrame, as_pandas, check_columns, model_frame, predictor_variables
 
 if TYPE_CHECKING:
@@ -36,25 +37,31 @@ class FStatistic(NamedTuple):
     p_value: float
 
 
-def lm(formula: str, data: pd.DataFrame) -> LinearModel:
+def lm(formula: str, data: pd.DataFrame, *, safe: bool = False) -> LinearModel:
     """Fit a linear model by ordinary least squares.
 
     Parameters
     ----------
     formula
         ``"y ~ x + f"`` in formulaic's syntax; categorical columns get treatment contrasts.
+        A formula is Python code: formulaic evaluates its expressions (``np.log(x)``), so a
+        formula can run any program.  Pass ``safe=True`` for a formula you did not write.
     data
         One row per observation; not modified.  Rows with a missing value in a used column
         are removed and counted.
+    safe
+        Refuse, before evaluating anything, a formula that uses more than column names,
+        numbers, arithmetic, comparisons and the transforms of `mixedfx.check_formula`.
 
     Raises
     ------
     FormulaError
-        A bar term ``( | )`` in the formula (a mixed model: use `lmer`).
+        A bar term ``( | )`` in the formula (a mixed model: use `lmer`); with ``safe=True``,
+        a formula outside the allow-list.
     DataError
         Too few observations for the coefficients, or the data errors of `lmer`.
     """
-    parsed = parse_formula(formula)
+    parsed = check_formula(formula, as_pandas(data).columns) if safe else parse_formula(formula)
     if parsed.random:
         raise FormulaError(
             f"{formula!r} has random-effects terms; fit it with mixedfx.lmer, or drop the "

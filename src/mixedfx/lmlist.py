@@ -16,6 +16,7 @@ from scipy import stats
 from mixedfx.design.random import grouping_factor
 from mixedfx.errors import DataError, FormulaError, MixedFxWarning
 from mixedfx.formula import BarTerm
+from mixedfx.formula.safe import check_formula
 from mixedfx.frame import as_pandas, check_columns
 from mixedfx.lm import LinearModel, lm
 
@@ -69,13 +70,28 @@ class LmList:
         return pd.DataFrame({label: fit.coef for label, fit in self.fits.items()}).T
 
 
-def lm_list(formula: str, data: pd.DataFrame, *, level: float = 0.95) -> LmList:
+def lm_list(
+    formula: str, data: pd.DataFrame, *, level: float = 0.95, safe: bool = False
+) -> LmList:
     """Fit ``y ~ x`` separately within each level of g, written ``"y ~ x | g"``.
+
+    Parameters
+    ----------
+    formula
+        ``"y ~ x | g"``.  Python code, as in `lm`: formulaic evaluates its expressions.
+    data
+        One row per observation; not modified.
+    level
+        Coverage of the confidence intervals in `LmList.coef_table`.
+    safe
+        Refuse, before evaluating anything, a formula outside the allow-list of
+        `mixedfx.check_formula` (for formulas you did not write).
 
     Raises
     ------
     FormulaError
-        Without a single top-level ``| group``.
+        Without a single top-level ``| group``; with ``safe=True``, a formula outside the
+        allow-list.
 
     Warns
     -----
@@ -84,6 +100,8 @@ def lm_list(formula: str, data: pd.DataFrame, *, level: float = 0.95) -> LmList:
     """
     model, group = _split(formula)
     data = as_pandas(data)
+    if safe:
+        check_formula(model, data.columns)
     check_columns(data, [group], "data")
     complete = data[data[group].notna()]
     factor = grouping_factor(BarTerm("1", (group,)), complete.reset_index(drop=True))

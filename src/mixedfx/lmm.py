@@ -21,6 +21,7 @@ from mixedfx.crossprod import CrossProducts, cross_products
 from mixedfx.design import Design, build_design
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning
 from mixedfx.formula import MixedFormula, parse_formula
+from mixedfx.formula.safe import check_formula
 from mixedfx.frame import (
     ModelFrame,
     as_pandas,
@@ -52,6 +53,7 @@ def lmer(
     *,
     reml: bool = True,
     optimizer: OptimizerOptions | None = None,
+    safe: bool = False,
 ) -> LinearMixedModel:
     """Fit a linear mixed model written in lme4's formula syntax.
 
@@ -60,6 +62,8 @@ def lmer(
     formula
         ``"y ~ x + (1 + x | g)"``: fixed effects in formulaic's syntax plus bar terms
         ``(expr | g)``, ``(expr || g)``, nested ``(1 | a/b)`` and interactions ``(1 | a:b)``.
+        A formula is Python code: formulaic evaluates its expressions (``np.log(x)``), so a
+        formula can run any program.  Pass ``safe=True`` for a formula you did not write.
     data
         One row per observation.  Not modified; rows with a missing value in a used column
         are removed and counted.
@@ -68,6 +72,9 @@ def lmer(
     optimizer
         The optimizer and its stopping rules (`OptimizerOptions`); L-BFGS-B with the exact
         gradient when omitted.
+    safe
+        Refuse, before evaluating anything, a formula that uses more than column names,
+        numbers, arithmetic, comparisons and the transforms of `mixedfx.check_formula`.
 
     Returns
     -------
@@ -77,9 +84,10 @@ def lmer(
     Raises
     ------
     FormulaError, DataError
-        On a formula or data that cannot describe a model (see `mixedfx.errors`).
+        On a formula or data that cannot describe a model (see `mixedfx.errors`), or with
+        ``safe=True`` on a formula outside the allow-list.
     """
-    parsed = parse_formula(formula)
+    parsed = check_formula(formula, as_pandas(data).columns) if safe else parse_formula(formula)
     frame = model_frame(parsed, data)
     design = build_design(parsed, frame)
     A = cross_products(design)

@@ -1,63 +1,307 @@
-"""A check that a formula only uses a documented set of transforms.
+"""The safe-formula check: an allow-list over the Python that a formula makes formulaic run.
 
-formulaic evaluates the pieces of a formula as Python expressions, which is what makes
-``np.log(x)`` work, and which would also run any code a formula string carries.  The command
-line takes formulas from its arguments, so it accepts only column names, numbers, formula
-operators and these transforms:
+formulaic evaluates every piece of a formula that is not a plain column name as a Python
+expression (that is what makes ``np.log(x)`` work), so a formula string can run any code:
+``I((eval)((input)()))`` reads and runs a program.  Formulas from untrusted sources (the
+command line, a web form) must pass `check_formula` first.  It parses each piece exactly as
+formulaic will evaluate it, with formulaic's own parse and its own treatment of backticked
+names, and walks the syntax tree, accepting only
+
+* names of columns (plain or backticked),
+* calls of the transforms in `FUNCTIONS` and ``np.log``, ``np.log1p``, ``np.exp``,
+  ``np.sqrt``, ``np.abs``, by name, with the arguments each takes,
+* numbers, and arithmetic (``+ - * / // % **``) and comparison operators.
+
+Everything else is refused: other calls however spelt (``(eval)(…)``, ``f(x)(y)``), attribute
+access, subscripts, lambdas, strings and f-strings, comprehensions, ``:=``, ``*args``,
+``__dunder__`` names, and a power of numbers alone (``9**9**9`` would take hours).
 """
 
 from __future__ import annotations
 
-import io
-import tokenize
+import ast
+import builtins
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from formulaic.errors import FormulaicError
+from formulaic.parser.types import Factor
+from formulaic.transforms import TRANSFORMS
+from formulaic.utils.code import sanitize_variable_names
 
 from mixedfx.errors import FormulaError
-from mixedfx.formula.bars import check_parentheses
-
-SAFE_FUNCTIONS = frozenset(
-    {"I", "C", "scale", "center", "log", "exp", "sqrt", "abs", "factor", "poly"}
-)
-SAFE_NUMPY = frozenset({"log", "log1p", "exp", "sqrt", "abs"})
-SAFE_OPERATORS = frozenset({"~", "+", "-", "*", "/", ":", "**", "^", "(", ")", "|", "||", ","})
+from mixedfx.formula.mixed import MixedFormula, parse_formula
+from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
 
 
-def check_safe_formula(formula: str) -> None:
-    """Raise `FormulaError` unless `formula` uses only names, numbers, operators and the
-    transforms ``np.log``, ``np.log1p``, ``np.exp``, ``np.sqrt``, ``np.abs``, ``I()``,
-    ``C()``, ``scale()``, ``center()`` and R's ``log``, ``exp``, ``sqrt``, ``abs``,
-    ``factor()`` and ``poly()``.
+@dataclass(frozen=True)
+class Signature:
+    """The arguments an allowed transform takes: the data, then numbers only.
 
-    A bare name can only look up a column (unknown ones are reported when the model is
-    built); calls, attribute access, subscripts and literals other than numbers are refused.
+    Attributes
+    ----------
+    positional
+        Most positional arguments (the first is the data expression).
+    keywords
+        Keyword arguments allowed; their values must be numbers or True/False.
     """
-    check_parentheses(formula)
-    tokens = _tokens(formula)
-    allowed = ", ".join([*(f"np.{f}" for f in sorted(SAFE_NUMPY)), *sorted(SAFE_FUNCTIONS)])
-    i = 0
-    while i < len(tokens):
-        kind, text, col = tokens[i]
-        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else ""
-        if kind == tokenize.NAME and text == "np":
-            function = tokens[i + 2][1] if i + 3 < len(tokens) else ""
-            if nxt != "." or function not in SAFE_NUMPY or tokens[i + 3][1] != "(":
-                raise FormulaError(
-                    f"np.{function} is not an allowed transform ({allowed})", formula, col
-                )
-            i += 3
-            continue
-        if kind == tokenize.NAME and nxt == "(" and text not in SAFE_FUNCTIONS:
-            raise FormulaError(f"{text}() is not an allowed transform ({allowed})", formula, col)
-        if kind == tokenize.OP and text not in SAFE_OPERATORS:
-            raise FormulaError(f"{text!r} is not allowed in a formula here", formula, col)
-        if kind not in (tokenize.NAME, tokenize.OP, tokenize.NUMBER):
-            raise FormulaError(f"{text!r} is not allowed in a formula here", formula, col)
-        i += 1
+
+    positional: int = 1
+    keywords: frozenset[str] = frozenset()
 
 
-def _tokens(formula: str) -> list[tuple[int, str, int]]:
-    skip = {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
+FUNCTIONS: dict[str, Signature] = {
+    **{name: Signature() for name in R_FUNCTIONS},
+    **{name: Signature() for name in ("I", "C", "center", "log", "exp", "offset")},
+    "scale": Signature(1, frozenset({"center", "scale", "ddof"})),
+    "poly": Signature(2, frozenset({"degree", "raw"})),
+}
+NUMPY_FUNCTIONS = frozenset({"log", "log1p", "exp", "sqrt", "abs"})
+ALLOWED = ", ".join([*sorted(FUNCTIONS), *(f"np.{f}" for f in sorted(NUMPY_FUNCTIONS))])
+
+_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+_SIGNS = (ast.UAdd, ast.USub)
+_COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+# names an expression could reach other than columns: refused when the columns are not known
+_SCOPE = frozenset({*dir(builtins), *TRANSFORMS, *R_FUNCTIONS})
+_REFUSED = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "a subscript",
+    ast.Lambda: "a lambda",
+    ast.JoinedStr: "an f-string",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.NamedExpr: "an assignment (:=)",
+    ast.Starred: "a starred argument",
+    ast.IfExp: "a conditional expression",
+    ast.BoolOp: "'and'/'or'",
+}
+
+
+def check_formula(
+    formula: str | MixedFormula, columns: Iterable[str] | None = None
+) -> MixedFormula:
+    """Refuse a formula that would make formulaic run code other than the allowed transforms.
+
+    Use it on formulas from untrusted users before fitting (``mfx.lmer(..., safe=True)``
+    runs it).  The pieces checked are all a fit evaluates: the response, the fixed part,
+    each random-effects term's expression and its grouping columns.
+
+    Parameters
+    ----------
+    formula
+        The formula text, or its parse.
+    columns
+        The data's column names.  When given, every name an expression reads must be one
+        of them; when not, names of Python builtins, modules and transforms are refused
+        (they could only be columns of a data frame that has them).
+
+    Returns
+    -------
+    MixedFormula
+        The parsed formula.
+
+    Raises
+    ------
+    FormulaError
+        Naming the first construct not allowed, and what is.
+    """
+    mixed = formula if isinstance(formula, MixedFormula) else parse_formula(formula)
+    names = None if columns is None else frozenset(map(str, columns))
+    if names is None or mixed.response not in names:
+        _check_part(mixed.response, names)
+    for part in (mixed.fixed, *(term.expr for term in mixed.random)):
+        _check_part(part, names)
+    for term in mixed.random:
+        for column in term.factors:
+            check_name(column)
+    return mixed
+
+
+def _check_part(part: str, columns: Collection[str] | None) -> None:
+    """Check each factor of a one-sided formula part as formulaic will evaluate it: a column
+    looked up by name, a literal, or a Python expression."""
     try:
-        raw = list(tokenize.generate_tokens(io.StringIO(formula).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
-        raise FormulaError(f"cannot read the formula: {exc}") from None
-    return [(t.type, t.string, t.start[1]) for t in raw if t.type not in skip]
+        terms = list(parsed(part))
+    except (FormulaicError, RecursionError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FormulaError(f"cannot read {_quote(part)}: {first_line}") from None
+    for term in terms:
+        for factor in term.factors:
+            expr = str(factor.expr)
+            if factor.eval_method == Factor.EvalMethod.LOOKUP:
+                check_name(expr)
+            elif factor.eval_method == Factor.EvalMethod.LITERAL:
+                if not _is_number(ast.parse(expr, mode="eval").body):
+                    raise FormulaError(f"the literal {_quote(expr)} is not a number")
+            else:
+                check_expression(expr, columns)
+
+
+def check_expression(expr: str, columns: Collection[str] | None) -> None:
+    """Refuse a Python expression outside the allow-list (see the module's description).
+
+    The expression is read as formulaic's `stateful_eval` reads it: backticked names become
+    identifiers, then Python parses it.  The walk is iterative, so a deep expression cannot
+    exhaust the stack.
+    """
+    aliases: dict[str, str] = {}
+    source = sanitize_variable_names(expr, {}, aliases)
+    try:
+        tree = ast.parse(source, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise FormulaError(f"cannot read {_quote(expr)} as an expression") from None
+    _Walk(source, columns, aliases).check(tree)
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """The allow-list walk over one parsed expression.
+
+    Attributes
+    ----------
+    source
+        The parsed text (quoted in messages).
+    columns
+        The data's column names, when known.
+    aliases
+        Identifier → backticked column name it stands for.
+    """
+
+    source: str
+    columns: Collection[str] | None
+    aliases: dict[str, str]
+
+    def check(self, tree: ast.Expression) -> None:
+        reads = _reads_columns(tree)
+        stack: list[ast.AST] = [tree.body]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                self.name(node.id)
+            elif isinstance(node, ast.Constant):
+                self.number(node)
+            elif isinstance(node, ast.Call):
+                stack.append(self.arguments(node))
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, _OPERATORS):
+                if isinstance(node.op, ast.Pow) and not (
+                    reads[id(node.left)] or reads[id(node.right)]
+                ):
+                    raise FormulaError(
+                        f"{self.quote(node)} is a power of numbers alone: write its value"
+                    )
+                stack.extend((node.left, node.right))
+            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, _SIGNS):
+                stack.append(node.operand)
+            elif isinstance(node, ast.Compare) and all(
+                isinstance(o, _COMPARISONS) for o in node.ops
+            ):
+                stack.extend((node.left, *node.comparators))
+            else:
+                raise FormulaError(self.refusal(node))
+
+    def name(self, identifier: str) -> None:
+        """A name read (not called) must be a column."""
+        name = self.aliases.get(identifier, identifier)
+        check_name(name)
+        if self.columns is not None and name not in self.columns:
+            raise FormulaError(
+                f"{_quote(name)} is not a column of the data: an expression in a formula may "
+                f"read columns and call the transforms {ALLOWED}"
+            )
+        if self.columns is None and name in _SCOPE:
+            raise FormulaError(
+                f"{_quote(name)} names a Python function or module, not a column: an "
+                f"expression may only call the transforms {ALLOWED} (if {_quote(name)} is a "
+                "column, pass the data's columns to the check)"
+            )
+
+    def arguments(self, call: ast.Call) -> ast.expr:
+        """The data argument of an allowed call, after checking the callee and the rest."""
+        name = self.callee(call.func)
+        signature = FUNCTIONS.get(name, Signature())
+        if not call.args or len(call.args) > signature.positional:
+            extra = signature.positional - 1
+            takes = f"the data and at most {extra} number(s)" if extra else "one argument"
+            raise FormulaError(f"{self.quote(call)}: {name}() takes {takes}")
+        for keyword in call.keywords:
+            if keyword.arg not in signature.keywords:
+                allowed = ", ".join(sorted(signature.keywords)) or "none"
+                raise FormulaError(
+                    f"{self.quote(call)}: the keyword arguments {name}() may take are {allowed}"
+                )
+            self.number(keyword.value)
+        for extra in call.args[1:]:
+            self.number(extra)
+        if isinstance(call.args[0], ast.Starred):
+            raise FormulaError(self.refusal(call.args[0]))
+        return call.args[0]
+
+    def callee(self, func: ast.expr) -> str:
+        """The allowed transform `func` names; anything else called is refused."""
+        if isinstance(func, ast.Name) and func.id in FUNCTIONS:
+            return func.id
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "np"
+            and func.attr in NUMPY_FUNCTIONS
+        ):
+            return f"np.{func.attr}"
+        raise FormulaError(
+            f"{self.quote(func)}(…) is not an allowed transform; a formula may call only "
+            f"{ALLOWED}, by name"
+        )
+
+    def number(self, node: ast.AST) -> None:
+        """Refuse anything but a number or True/False, optionally signed."""
+        if not _is_number(node):
+            raise FormulaError(
+                f"{self.quote(node)} is not allowed here: only numbers may stand there "
+                "(strings and other literals are refused)"
+            )
+
+    def refusal(self, node: ast.AST) -> str:
+        kind = _REFUSED.get(type(node), f"a {type(node).__name__} expression")
+        return (
+            f"{kind} ({self.quote(node)}) is not allowed in a formula: a formula may use "
+            f"column names, numbers, arithmetic and comparisons, and the transforms {ALLOWED}"
+        )
+
+    def quote(self, node: ast.AST) -> str:
+        """The text of `node` (sliced from the source: unparsing a deep tree would recurse)."""
+        return _quote(ast.get_source_segment(self.source, node) or type(node).__name__)
+
+
+def _is_number(node: ast.AST) -> bool:
+    """A number or True/False, optionally signed."""
+    value = node.operand if isinstance(node, ast.UnaryOp) and isinstance(node.op, _SIGNS) else node
+    return isinstance(value, ast.Constant) and isinstance(value.value, (int, float))
+
+
+def check_name(name: str) -> None:
+    """Refuse names beginning with ``__``: Python's special names and formulaic's internals."""
+    if name.startswith("__"):
+        raise FormulaError(f"the name {_quote(name)} is not allowed in a formula")
+
+
+def _reads_columns(tree: ast.Expression) -> dict[int, bool]:
+    """For each node (by id), whether its subtree reads a name other than a callee.
+
+    Built children first (reversed breadth-first order) in one pass, so a long chain costs
+    linear time."""
+    nodes = list(ast.walk(tree))
+    callees = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    reads: dict[int, bool] = {}
+    for node in reversed(nodes):
+        here = isinstance(node, ast.Name) and id(node) not in callees
+        reads[id(node)] = here or any(reads[id(c)] for c in ast.iter_child_nodes(node))
+    return reads
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    """`text` in quotes, shortened to `limit` characters: messages stay one readable line."""
+    text = " ".join(text[: 4 * limit].split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
