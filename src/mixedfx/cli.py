@@ -3,46 +3,90 @@
     mixedfx demo                      fit the bundled examples and print their summaries
     mixedfx fit FORMULA DATA [--ml]   fit a CSV or Parquet file and print the summary
     mixedfx datasets                  list the bundled data sets
+    mixedfx --version
 
-Errors the user can fix (a missing file, a bad formula, an unknown column) print one line
-and exit with status 2; they never show a traceback.  Formulas from the command line may use
-only the transforms listed in `mixedfx.formula.safe`: no other Python is evaluated.
+Every error reaches the user as one line on stderr and a non-zero exit status, never a
+traceback: 2 for what the user can fix (a missing file, a bad formula, an unknown column,
+a bad option), 1 for a bug (with a request to report it), 130 for Ctrl-C.  Output cut short by
+the reader (``mixedfx fit … | head``) ends quietly.  Formulas from the command line pass
+`mixedfx.check_formula` before anything is evaluated: no Python but the allowed transforms runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
-from mixedfx import datasets
+from mixedfx import __version__, datasets
 from mixedfx.errors import MixedFxError
-from mixedfx.formula.safe import check_safe_formula
 from mixedfx.lmm import lmer
+
+USAGE_ERROR = 2
+BUG = 1
+CUT_SHORT = 1  # Python's own status when a write meets a closed pipe
+INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+MESSAGE_LIMIT = 500
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.showwarning = _show_warning
-            return int(args.run(args))
+            status = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at exit
+        return status
+    except KeyboardInterrupt:
+        return _fail("interrupted", INTERRUPTED, prefix="mixedfx: ")
+    except BrokenPipeError:
+        # the reader left (`| head`): send what is still buffered nowhere and stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CUT_SHORT
     except (MixedFxError, OSError, ValueError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"mixedfx: error: {message}", file=sys.stderr)
-        return 2
+        return _fail(_first_line(exc), USAGE_ERROR)
+    except Exception as exc:
+        return _fail(
+            f"unexpected {type(exc).__name__}: {_first_line(exc)} (a bug in mixedfx: please "
+            "report it to the mixedfx developers with the command and data that caused it)",
+            BUG,
+        )
+
+
+def _fail(message: str, status: int, prefix: str = "mixedfx: error: ") -> int:
+    """Print `message` as one line on stderr, at most `MESSAGE_LIMIT` characters."""
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
+    print(f"{prefix}{message}", file=sys.stderr)
+    return status
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors as one line (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        _fail(f"{message} (see '{self.prog} --help')", USAGE_ERROR)
+        sys.exit(USAGE_ERROR)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mixedfx", description="Linear mixed-effects models.")
-    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser = _Parser(prog="mixedfx", description="Linear mixed-effects models.")
+    parser.add_argument("--version", action="version", version=f"mixedfx {__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
     demo = sub.add_parser("demo", help="the founding article's analysis on the bundled data")
     demo.add_argument(
         "--out", type=Path, default=Path("mixedfx-demo"), help="folder for figures and report"
@@ -81,8 +125,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    check_safe_formula(args.formula)
-    fit = lmer(args.formula, read_table(args.data), reml=not args.ml)
+    fit = lmer(args.formula, read_table(args.data), reml=not args.ml, safe=True)
     if args.format == "json":
         print(json.dumps(fit.to_dict(), indent=2))
     elif args.format == "markdown":
@@ -104,16 +147,23 @@ def read_table(path: Path) -> pd.DataFrame:
     Raises
     ------
     OSError
-        When the file is missing or cannot be read as its extension says.
+        When the file is missing, is a directory, or cannot be read as its extension says
+        (for Parquet without pyarrow, with the command that installs it).
     """
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory: give a .csv or .parquet file")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (ValueError, ImportError, UnicodeDecodeError) as exc:
-        raise OSError(f"cannot read {path}: {exc}") from None
+        return pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except ImportError:
+        raise OSError(
+            f"cannot read {path}: reading Parquet needs pyarrow; install it with "
+            "'pip install pyarrow'"
+        ) from None
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise OSError(f"cannot read {path}: {_first_line(exc)}") from None
 
 
 def _show_warning(

@@ -70,9 +70,7 @@ class LmList:
         return pd.DataFrame({label: fit.coef for label, fit in self.fits.items()}).T
 
 
-def lm_list(
-    formula: str, data: pd.DataFrame, *, level: float = 0.95, safe: bool = False
-) -> LmList:
+def lm_list(formula: str, data: pd.DataFrame, *, level: float = 0.95, safe: bool = False) -> LmList:
     """Fit ``y ~ x`` separately within each level of g, written ``"y ~ x | g"``.
 
     Parameters

@@ -108,7 +108,7 @@ def check_formula(
     FormulaError
         Naming the first construct not allowed, and what is.
     """
-    mixed = formula if isinstance(formula, MixedFormula) else parse_formula(formula)
+    mixed = formula if isinstance(formula, MixedFormula) else _parse(formula)
     names = None if columns is None else frozenset(map(str, columns))
     if names is None or mixed.response not in names:
         _check_part(mixed.response, names)
@@ -120,12 +120,21 @@ def check_formula(
     return mixed
 
 
+def _parse(formula: str) -> MixedFormula:
+    """`parse_formula`, with the errors Python's parser raises inside formulaic as ours."""
+    try:
+        return parse_formula(formula)
+    except (SyntaxError, RecursionError) as exc:
+        reason = getattr(exc, "msg", None) or type(exc).__name__
+        raise FormulaError(f"cannot read the formula {_quote(formula)}: {reason}") from None
+
+
 def _check_part(part: str, columns: Collection[str] | None) -> None:
     """Check each factor of a one-sided formula part as formulaic will evaluate it: a column
     looked up by name, a literal, or a Python expression."""
     try:
         terms = list(parsed(part))
-    except (FormulaicError, RecursionError) as exc:
+    except (FormulaicError, SyntaxError, RecursionError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FormulaError(f"cannot read {_quote(part)}: {first_line}") from None
     for term in terms:
@@ -223,8 +232,8 @@ class _Walk:
         name = self.callee(call.func)
         signature = FUNCTIONS.get(name, Signature())
         if not call.args or len(call.args) > signature.positional:
-            extra = signature.positional - 1
-            takes = f"the data and at most {extra} number(s)" if extra else "one argument"
+            numbers = signature.positional - 1
+            takes = f"the data and at most {numbers} number(s)" if numbers else "one argument"
             raise FormulaError(f"{self.quote(call)}: {name}() takes {takes}")
         for keyword in call.keywords:
             if keyword.arg not in signature.keywords:
