@@ -7,9 +7,20 @@ derive from `ValueError` so code written against generic Python conventions stil
 
 from __future__ import annotations
 
+from mixedfx.messages import shorten
+
+# a message quotes the user's input, which can be megabytes: the last guard on its length
+MESSAGE_LIMIT = 2000
+# the part of a long formula shown around the caret
+FORMULA_WINDOW = 100
+
 
 class MixedFxError(Exception):
-    """Base class of every error mixedfx raises on purpose."""
+    """Base class of every error mixedfx raises on purpose; its message is at most
+    `MESSAGE_LIMIT` characters."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(shorten(message, MESSAGE_LIMIT))
 
 
 class FormulaError(MixedFxError, ValueError):
@@ -29,8 +40,21 @@ class FormulaError(MixedFxError, ValueError):
         self.formula = formula
         self.position = position
         if formula is not None and position is not None:
-            message = f"{message}\n  {formula}\n  {' ' * position}^"
+            shown, caret = _excerpt(formula, position)
+            message = f"{shorten(message, MESSAGE_LIMIT // 2)}\n  {shown}\n  {' ' * caret}^"
         super().__init__(message)
+
+
+def _excerpt(formula: str, position: int) -> tuple[str, int]:
+    """`formula`, or in a long one the `FORMULA_WINDOW` characters around `position` marked
+    with "…" where cut; and the caret's column in what is shown."""
+    if len(formula) <= FORMULA_WINDOW:
+        return formula, position
+    start = max(0, min(position - FORMULA_WINDOW // 2, len(formula) - FORMULA_WINDOW))
+    stop = start + FORMULA_WINDOW
+    lead = "…" if start > 0 else ""
+    tail = "…" if stop < len(formula) else ""
+    return f"{lead}{formula[start:stop]}{tail}", position - start + len(lead)
 
 
 class DataError(MixedFxError, ValueError):

@@ -15,6 +15,7 @@ import pandas as pd
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
 from mixedfx.formula.rsyntax import R_FUNCTIONS, expression_variables, parsed
+from mixedfx.messages import nearest, quote, quote_list
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,15 @@ def formula_variables(formula: str) -> tuple[str, ...]:
 
 
 def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:
-    """Raise `UnknownColumnError` naming the columns of `columns` that `data` lacks."""
+    """Raise `UnknownColumnError` naming the columns of `columns` that `data` lacks, the
+    nearest spellings of the first, and the columns there are (the first few of many)."""
     missing = [c for c in columns if c not in data.columns]
     if missing:
+        close = nearest(missing[0], data.columns)
+        hint = f" (did you mean {' or '.join(map(quote, close))}?)" if close else ""
         raise UnknownColumnError(
-            f"column(s) {missing} named in the formula are not in the {role}; "
-            f"it has columns {list(map(str, data.columns))}"
+            f"column(s) {quote_list(missing)} named in the formula are not in the {role}{hint}; "
+            f"it has {data.shape[1]} columns {quote_list(data.columns)}"
         )
 
 

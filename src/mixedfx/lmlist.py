@@ -6,6 +6,7 @@ and how noisy a fit on one group's few rows is.  Groups too small to fit are rep
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from mixedfx.formula import BarTerm
 from mixedfx.formula.safe import check_formula
 from mixedfx.frame import as_pandas, check_columns
 from mixedfx.lm import LinearModel, lm
+from mixedfx.messages import quote
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ def lm_list(formula: str, data: pd.DataFrame, *, level: float = 0.95, safe: bool
     if skipped:
         warnings.warn(
             f"{len(skipped)} group(s) of {group!r} could not be fitted and are left out: "
-            + "; ".join(f"{k}: {v}" for k, v in skipped.items()),
+            + "; ".join(f"{quote(k)}: {v}" for k, v in itertools.islice(skipped.items(), 10))
+            + ("; …" if len(skipped) > 10 else ""),
             MixedFxWarning,
             stacklevel=2,
         )

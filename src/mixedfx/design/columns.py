@@ -21,6 +21,7 @@ from formulaic.parser.types import Factor
 
 from mixedfx.errors import DataError, FormulaError
 from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
+from mixedfx.messages import quote, shorten
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ def evaluate(formula: str, data: pd.DataFrame) -> pd.DataFrame:
             parsed(formula), data, context=R_FUNCTIONS, na_action="raise", output="pandas"
         )
     except FormulaicError as exc:
-        raise FormulaError(f"cannot build columns for {formula!r}: {exc}") from None
+        raise FormulaError(
+            f"cannot build columns for {quote(formula)}: {shorten(exc, 300)}"
+        ) from None
     except (NameError, TypeError, ValueError) as exc:
-        raise DataError(f"cannot evaluate {formula!r} on the data: {exc}") from None
+        raise DataError(
+            f"cannot evaluate {quote(formula)} on the data: {shorten(exc, 300)}"
+        ) from None

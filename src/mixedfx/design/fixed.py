@@ -15,6 +15,7 @@ from mixedfx.design.columns import Columns, build_columns, evaluate
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, NewLevelError, RankDeficiencyWarning
 from mixedfx.formula.rsyntax import R_FUNCTIONS
+from mixedfx.messages import quote_list, shorten
 
 # lme4 drops a column whose QR diagonal is below this fraction of the largest (rankMatrix tol)
 RANK_TOL = 1e-7
@@ -64,7 +65,7 @@ class FixedDesign:
             except DataMismatchWarning as exc:
                 levels = re.search(r"\{.*\}", str(exc))
                 raise NewLevelError(
-                    f"new data hold level(s) {levels.group(0) if levels else ''} of a "
+                    f"new data hold level(s) {shorten(levels.group(0)) if levels else ''} of a "
                     "categorical predictor not seen in fitting; no fixed effect exists for them"
                 ) from None
         return np.asarray(mm, dtype=float)[:, list(self.keep)]
@@ -108,7 +109,7 @@ def fixed_design(fixed: str, data: pd.DataFrame) -> FixedDesign:
     if dropped:
         warnings.warn(
             f"fixed-effect model matrix is rank deficient, so dropping {len(dropped)} column(s): "
-            f"{list(dropped)}; they are linear combinations of the other columns",
+            f"{quote_list(dropped)}; they are linear combinations of the other columns",
             RankDeficiencyWarning,
             stacklevel=4,
         )

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from mixedfx.design.columns import Columns, build_columns
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
 from mixedfx.formula import BarTerm
 from mixedfx.formula.rsyntax import R_FUNCTIONS
+from mixedfx.messages import quote, quote_list
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,9 @@ class RandomTerm:
         if unseen.any() and not allow_new_levels:
             labels = sorted(set(np.asarray(_labels(data, self.factor.columns))[unseen]))
             raise NewLevelError(
-                f"grouping factor {self.factor.name!r} has level(s) {labels[:5]} not seen in "
-                "fitting; pass allow_new_levels=True to predict them at the population level"
+                f"grouping factor {quote(self.factor.name)} has level(s) {quote_list(labels, 5)} "
+                "not seen in fitting; pass allow_new_levels=True to predict them at the "
+                "population level"
             )
         z = self.covariates(data)
         out = np.einsum("ik,ik->i", z, b[np.where(unseen, 0, codes)])
@@ -158,22 +161,45 @@ def _used_codes(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _factor_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Shape (n,) level codes and (ℓ,) labels of one grouping column, as R's ``factor()``.
+
+    A column of an R data frame has one type, so a Python column mixing types (``1`` and
+    ``"1"``) is read as R reads it, as text: values that print alike are one level.
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        cats = np.asarray([str(c) for c in column.cat.categories], dtype=object)
-        return column.cat.codes.to_numpy(dtype=np.int64), cats
+        codes = column.cat.codes.to_numpy(dtype=np.int64)
+        return _merge_alike(codes, _text(np.asarray(column.cat.categories, dtype=object)))
     values = column.to_numpy()
+    if values.dtype == object and infer_dtype(values, skipna=True) in ("mixed", "mixed-integer"):
+        values = _text(values)
     try:
         codes, uniques = pd.factorize(values, sort=True)
-    except TypeError:  # mixed types: order by their text
-        codes, uniques = pd.factorize(values.astype(str), sort=True)
-    return codes.astype(np.int64), _text(np.asarray(uniques))
+    except TypeError:  # unorderable values: order by their text
+        codes, uniques = pd.factorize(_text(values), sort=True)
+    return _merge_alike(codes.astype(np.int64), _text(np.asarray(uniques)))
+
+
+def _merge_alike(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Levels with equal labels made one (a categorical's categories ``1`` and ``"1"``)."""
+    merged, unique = pd.factorize(labels)
+    if len(unique) == len(labels):
+        return codes, labels
+    return merged[codes], np.asarray(unique, dtype=object)
 
 
 def _text(values: np.ndarray) -> np.ndarray:
-    """Level labels as text; whole floats print without ``.0`` (R writes 308, not 308.0)."""
-    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
-        values = values.astype(np.int64)
-    return values.astype(str).astype(object)
+    """Shape kept: each value as a Python string, in an object array.
+
+    Never a fixed-width numpy text array, which stores every label at the longest one's
+    width (20 levels with one 5 MB label would take 400 MB).  A whole number stored as a
+    float prints without ``.0``, as R's ``as.character`` (308, not 308.0).
+    """
+    if values.dtype.kind == "f":
+        whole = (np.mod(values, 1) == 0) & (np.abs(values) < 2**53)
+        text = [str(int(v)) if w else str(v) for v, w in zip(values, whole)]
+    else:
+        text = [str(v) for v in values]
+    return np.array(text, dtype=object)
 
 
 def _combine_labels(used: np.ndarray, per_column: list[np.ndarray]) -> tuple[str, ...]:
@@ -191,9 +217,9 @@ def _combine_labels(used: np.ndarray, per_column: list[np.ndarray]) -> tuple[str
 def _labels(data: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
     missing = [c for c in columns if c not in data.columns]
     if missing:
-        raise DataError(f"new data lack the grouping column(s) {missing}")
+        raise DataError(f"new data lack the grouping column(s) {quote_list(missing)}")
     parts = [_text(np.asarray(data[c].to_numpy())) for c in columns]
-    return [":".join(p) for p in zip(*parts)]
+    return list(parts[0]) if len(parts) == 1 else [":".join(p) for p in zip(*parts)]
 
 
 def check_term(term: RandomTerm, nobs: int) -> None:

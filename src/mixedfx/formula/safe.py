@@ -32,6 +32,7 @@ from formulaic.utils.code import sanitize_variable_names
 from mixedfx.errors import FormulaError
 from mixedfx.formula.mixed import MixedFormula, parse_formula
 from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
+from mixedfx.messages import quote
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _parse(formula: str) -> MixedFormula:
         return parse_formula(formula)
     except (SyntaxError, RecursionError) as exc:
         reason = getattr(exc, "msg", None) or type(exc).__name__
-        raise FormulaError(f"cannot read the formula {_quote(formula)}: {reason}") from None
+        raise FormulaError(f"cannot read the formula {quote(formula)}: {reason}") from None
 
 
 def _check_part(part: str, columns: Collection[str] | None) -> None:
@@ -136,7 +137,7 @@ def _check_part(part: str, columns: Collection[str] | None) -> None:
         terms = list(parsed(part))
     except (FormulaicError, SyntaxError, RecursionError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FormulaError(f"cannot read {_quote(part)}: {first_line}") from None
+        raise FormulaError(f"cannot read {quote(part)}: {first_line}") from None
     for term in terms:
         for factor in term.factors:
             expr = str(factor.expr)
@@ -144,7 +145,7 @@ def _check_part(part: str, columns: Collection[str] | None) -> None:
                 check_name(expr)
             elif factor.eval_method == Factor.EvalMethod.LITERAL:
                 if not _is_number(ast.parse(expr, mode="eval").body):
-                    raise FormulaError(f"the literal {_quote(expr)} is not a number")
+                    raise FormulaError(f"the literal {quote(expr)} is not a number")
             else:
                 check_expression(expr, columns)
 
@@ -161,7 +162,7 @@ def check_expression(expr: str, columns: Collection[str] | None) -> None:
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise FormulaError(f"cannot read {_quote(expr)} as an expression") from None
+        raise FormulaError(f"cannot read {quote(expr)} as an expression") from None
     _Walk(source, columns, aliases).check(tree)
 
 
@@ -217,13 +218,13 @@ class _Walk:
         check_name(name)
         if self.columns is not None and name not in self.columns:
             raise FormulaError(
-                f"{_quote(name)} is not a column of the data: an expression in a formula may "
+                f"{quote(name)} is not a column of the data: an expression in a formula may "
                 f"read columns and call the transforms {ALLOWED}"
             )
         if self.columns is None and name in _SCOPE:
             raise FormulaError(
-                f"{_quote(name)} names a Python function or module, not a column: an "
-                f"expression may only call the transforms {ALLOWED} (if {_quote(name)} is a "
+                f"{quote(name)} names a Python function or module, not a column: an "
+                f"expression may only call the transforms {ALLOWED} (if {quote(name)} is a "
                 "column, pass the data's columns to the check)"
             )
 
@@ -281,7 +282,7 @@ class _Walk:
 
     def quote(self, node: ast.AST) -> str:
         """The text of `node` (sliced from the source: unparsing a deep tree would recurse)."""
-        return _quote(ast.get_source_segment(self.source, node) or type(node).__name__)
+        return quote(ast.get_source_segment(self.source, node) or type(node).__name__)
 
 
 def _is_number(node: ast.AST) -> bool:
@@ -293,7 +294,7 @@ def _is_number(node: ast.AST) -> bool:
 def check_name(name: str) -> None:
     """Refuse names beginning with ``__``: Python's special names and formulaic's internals."""
     if name.startswith("__"):
-        raise FormulaError(f"the name {_quote(name)} is not allowed in a formula")
+        raise FormulaError(f"the name {quote(name)} is not allowed in a formula")
 
 
 def _reads_columns(tree: ast.Expression) -> dict[int, bool]:
@@ -308,9 +309,3 @@ def _reads_columns(tree: ast.Expression) -> dict[int, bool]:
         here = isinstance(node, ast.Name) and id(node) not in callees
         reads[id(node)] = here or any(reads[id(c)] for c in ast.iter_child_nodes(node))
     return reads
-
-
-def _quote(text: str, limit: int = 80) -> str:
-    """`text` in quotes, shortened to `limit` characters: messages stay one readable line."""
-    text = " ".join(text[: 4 * limit].split())
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
