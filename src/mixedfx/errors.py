@@ -94,3 +94,7 @@ class RankDeficiencyWarning(MixedFxWarning):
 
 class MissingValuesWarning(MixedFxWarning):
     """Rows with missing values were removed before fitting."""
+
+
+class InterruptedBootstrapWarning(MixedFxWarning):
+    """A bootstrap was interrupted (Ctrl-C): its results use only the replicates completed."""

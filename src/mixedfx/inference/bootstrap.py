@@ -5,14 +5,18 @@ A refit on a simulated response reuses the model's structure: Z and X do not cha
 the cross-products only those with y are recomputed (Zᵀy*, Xᵀy*, y*ᵀy*: one pass over the
 rows), and the optimizer starts from θ̂.  Replicate i draws from its own random stream,
 spawned from the seed, so the result does not depend on how replicates are shared among
-processes.  An interrupt (Ctrl-C) stops the run and returns the replicates completed.
+processes.  An interrupt (Ctrl-C) stops the run at once and returns the replicates completed,
+with a warning saying how many.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import signal
 import sys
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+import warnings
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,6 +25,7 @@ import scipy.sparse as sp
 
 from mixedfx.covariance import sdcor_vector
 from mixedfx.crossprod import CrossProducts, term_matrix
+from mixedfx.errors import InterruptedBootstrapWarning
 from mixedfx.inference.profile import VarianceScale
 from mixedfx.lmm import LinearMixedModel
 from mixedfx.objective import ProfiledDeviance
@@ -144,6 +149,13 @@ def _init_worker(refitter: Refitter) -> None:
     _WORKER = refitter
 
 
+def _init_worker_process(refitter: Refitter) -> None:
+    """`_init_worker` in a pool's process, which leaves Ctrl-C to the parent (that stops
+    the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(refitter)
+
+
 def _replicate(seed: np.random.SeedSequence) -> np.ndarray:
     assert _WORKER is not None
     return _WORKER.refit(draw_response(_WORKER.fit, np.random.default_rng(seed)))
@@ -171,6 +183,17 @@ def bootstrap(
     progress
         Called as ``progress(done, nsim)``; by default a counter on stderr when it is a
         terminal.
+
+    Returns
+    -------
+    BootstrapResult
+        The replicates completed: all of them, or those before an interrupt (Ctrl-C).
+
+    Warns
+    -----
+    InterruptedBootstrapWarning
+        When interrupted, saying how many replicates were completed (an interrupt before
+        the first is raised again).
     """
     refitter = Refitter.of(fit)
     names = [*fit.fixef_names, *VarianceScale.of(fit).names]
@@ -178,22 +201,38 @@ def bootstrap(
     report = progress or _stderr_progress
     rows: list[np.ndarray] = []
     try:
-        if n_jobs == 1:
-            _init_worker(refitter)
-            for stream in streams:
-                rows.append(_replicate(stream))
+        with contextlib.closing(_replicates(refitter, streams, n_jobs)) as replicates:
+            for row in replicates:
+                rows.append(row)
                 report(len(rows), nsim)
-        else:
-            with ProcessPoolExecutor(
-                n_jobs, initializer=_init_worker, initargs=(refitter,)
-            ) as pool:
-                for row in pool.map(_replicate, streams, chunksize=16):
-                    rows.append(row)
-                    report(len(rows), nsim)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: returning {len(rows)} of {nsim} replicates", file=sys.stderr)
+        if not rows:
+            raise
+        warnings.warn(
+            f"the bootstrap was interrupted: its results use the {len(rows)} of {nsim} "
+            "replicates completed",
+            InterruptedBootstrapWarning,
+            stacklevel=2,
+        )
     estimates = pd.DataFrame(np.array(rows).reshape(len(rows), len(names)), columns=names)
     return BootstrapResult(estimates, nsim, seed)
+
+
+def _replicates(
+    refitter: Refitter, streams: list[np.random.SeedSequence], n_jobs: int
+) -> Generator[np.ndarray, None, None]:
+    """The replicates' parameter vectors in order, computed here or by `n_jobs` processes.
+
+    The workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group), so an
+    interrupt reaches this process alone; leaving the pool (by the interrupt, or by closing
+    the iterator) terminates the workers at once instead of waiting for their running tasks.
+    """
+    if n_jobs == 1:
+        _init_worker(refitter)
+        yield from map(_replicate, streams)
+        return
+    with multiprocessing.Pool(n_jobs, _init_worker_process, (refitter,)) as pool:
+        yield from pool.imap(_replicate, streams, chunksize=16)
 
 
 def bootstrap_intervals(
