@@ -63,7 +63,7 @@ CASES = [
     (["fit", SLEEP, "{nowhere}"], 2, "no such file"),
     (["fit", SLEEP, "{dir}"], 2, "is a directory"),
     (["fit", SLEEP, "{empty}"], 2, "cannot read"),
-    (["fit", SLEEP, "{header_only}"], 2, "no rows"),
+    (["fit", SLEEP, "{header_only}"], 2, "the data have no rows"),
     (["fit", SLEEP, "{binary}"], 2, "cannot read"),
     (["fit", SLEEP, "{prose}"], 2, "not in the data"),
     (["fit", SLEEP, "{ragged}"], 2, "cannot read"),
@@ -119,7 +119,7 @@ def test_a_bad_command_line_is_one_line_and_a_status(tmp_path, capsys, argv, sta
         return
     assert err.count("\n") == 1 and err.startswith("mixedfx: error: "), err
     assert message in err, err
-    assert len(err) <= cli.MESSAGE_LIMIT + len("mixedfx: error: \n")
+    assert len(err) <= cli.LINE_LIMIT + len("mixedfx: error: \n")
 
 
 def test_an_unexpected_exception_is_one_line_asking_for_a_report(monkeypatch, capsys, tmp_path):
@@ -142,7 +142,7 @@ def test_a_very_long_message_is_cut_to_one_bounded_line(monkeypatch, capsys, tmp
     monkeypatch.setattr(cli, "lmer", verbose)
     assert cli.main(["fit", SLEEP, write_files(tmp_path)["sleep"]]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and len(err) == len("mixedfx: error: ") + cli.MESSAGE_LIMIT + 1
+    assert err.count("\n") == 1 and len(err) == len("mixedfx: error: ") + cli.LINE_LIMIT + 1
 
 
 def test_ctrl_c_during_a_command_is_one_line_and_status_130(monkeypatch, capsys, tmp_path):

@@ -28,12 +28,14 @@ import pandas as pd
 from mixedfx import __version__, datasets
 from mixedfx.errors import MixedFxError
 from mixedfx.lmm import lmer
+from mixedfx.messages import shorten
 
 USAGE_ERROR = 2
 BUG = 1
 CUT_SHORT = 1  # Python's own status when a write meets a closed pipe
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
-MESSAGE_LIMIT = 500
+LINE_LIMIT = 500
+ERROR = "mixedfx: error: "
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,30 +49,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at exit
         return status
     except KeyboardInterrupt:
-        return _fail("interrupted", INTERRUPTED, prefix="mixedfx: ")
+        _say("mixedfx: ", "interrupted")
+        return INTERRUPTED
     except BrokenPipeError:
         # the reader left (`| head`): send what is still buffered nowhere and stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return CUT_SHORT
     except (MixedFxError, OSError, ValueError) as exc:
-        return _fail(_first_line(exc), USAGE_ERROR)
+        _say(ERROR, _first_line(exc))
+        return USAGE_ERROR
     except Exception as exc:
-        return _fail(
+        _say(
+            ERROR,
             f"unexpected {type(exc).__name__}: {_first_line(exc)} (a bug in mixedfx: please "
             "report it to the mixedfx developers with the command and data that caused it)",
-            BUG,
         )
+        return BUG
 
 
-def _fail(message: str, status: int, prefix: str = "mixedfx: error: ") -> int:
-    """Print `message` as one line on stderr, at most `MESSAGE_LIMIT` characters."""
-    if len(message) > MESSAGE_LIMIT:
-        message = message[: MESSAGE_LIMIT - 1] + "…"
-    print(f"{prefix}{message}", file=sys.stderr)
-    return status
+def _say(prefix: str, message: str) -> None:
+    """Print `message` as one line on stderr, at most `LINE_LIMIT` characters after `prefix`."""
+    print(f"{prefix}{shorten(message, LINE_LIMIT)}", file=sys.stderr)
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException | str) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -79,7 +81,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse's parser with its errors as one line (argparse prints the usage first)."""
 
     def error(self, message: str) -> NoReturn:
-        _fail(f"{message} (see '{self.prog} --help')", USAGE_ERROR)
+        _say(ERROR, f"{message} (see '{self.prog} --help')")
         sys.exit(USAGE_ERROR)
 
 
@@ -174,7 +176,7 @@ def _show_warning(
     file: object = None,
     line: str | None = None,
 ) -> None:
-    print(f"mixedfx: warning: {message}", file=sys.stderr)
+    _say("mixedfx: warning: ", _first_line(message))
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     UnknownColumnError
         A variable the formula names is not a column; the message lists the columns.
     DataError
-        `data` is not a data frame, or no rows are left.
+        `data` is not a data frame, has no rows, or no rows are left.
 
     Warns
     -----
@@ -100,6 +100,8 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     data = as_pandas(data)
     columns = used_variables(formula)
     check_columns(data, columns, "data")
+    if len(data) == 0:
+        raise DataError("the data have no rows")
     complete = _complete_rows(data, columns)
     n_dropped = len(data) - int(complete.sum())
     if n_dropped == len(data):
