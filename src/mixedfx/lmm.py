@@ -521,6 +521,12 @@ class LinearMixedModel:
         DataFrame
             Columns ``lower`` and ``upper``, indexed by parameter: ``sd(<coef>|<group>)``,
             ``cor(<coef1>,<coef2>|<group>)``, ``sigma`` and the fixed effects.
+
+        Warns
+        -----
+        InterruptedBootstrapWarning
+            When a bootstrap is interrupted (Ctrl-C): the intervals come from the replicates
+            completed, and the warning says how many.
         """
         from mixedfx.inference.confint import confidence_intervals
 
