@@ -71,9 +71,10 @@ def test_interrupted_bootstrap_intervals_warn_how_many_replicates(fit, monkeypat
 # Replicates after the first 32 take a second each, as a large model's refits do; the pool's
 # forked workers inherit the slowed function.
 SCRIPT = """
-import sys, time, warnings
+import multiprocessing, sys, time, warnings
 import mixedfx as mfx
 from mixedfx.inference import bootstrap
+multiprocessing.set_start_method("fork", force=True)
 fit = mfx.lmer("Reaction ~ Days + (Days | Subject)", mfx.datasets.load("sleepstudy"))
 refit = bootstrap._replicate
 def slow(seed):

@@ -111,6 +111,7 @@ def check_formula(
     """
     mixed = formula if isinstance(formula, MixedFormula) else _parse(formula)
     names = None if columns is None else frozenset(map(str, columns))
+    # a response that is a column is looked up by name, never evaluated
     if names is None or mixed.response not in names:
         _check_part(mixed.response, names)
     for part in (mixed.fixed, *(term.expr for term in mixed.random)):
