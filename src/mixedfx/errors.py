@@ -70,3 +70,19 @@ class RankDeficiencyWarning(MixedFxWarning):
 
 class MissingValuesWarning(MixedFxWarning):
     """Rows with missing values were removed before fitting."""
+
+
+class PredictorScaleWarning(MixedFxWarning):
+    """Predictors are on very different scales (lme4's ``check.scaleX``): consider rescaling."""
+
+
+class IdentifiabilityWarning(MixedFxWarning):
+    """Some variance parameters cannot be told apart: only a combination of them is estimated."""
+
+
+class RefitWarning(MixedFxWarning):
+    """Models were refitted before comparing them (REML fits by ML, as lme4's ``anova``)."""
+
+
+class ComparabilityWarning(MixedFxWarning):
+    """A table sets side by side quantities that are not comparable (REML beside ML or OLS)."""

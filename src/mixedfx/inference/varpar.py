@@ -43,6 +43,12 @@ class VarianceParameters:
         """(θ̂, σ̂), shape (nθ + 1,)."""
         return np.append(self.fit.theta, self.fit.sigma)
 
+    @cached_property
+    def units(self) -> np.ndarray:
+        """The natural size of each varpar entry (`ProfiledDeviance.scale`; σ's is 1): where
+        an entry is zero, finite differences step by a fraction of it."""
+        return np.append(self._objective.scale(self.fit.theta), 1.0)
+
     def _factor(self, theta: np.ndarray) -> Factor:
         factor = self._objective.factor(theta)
         if factor is None:
@@ -72,11 +78,11 @@ class VarianceParameters:
         As lmerTest, H is inverted on its eigenvalues above 1e-8 only, so a flat direction
         (a variance on its boundary) drops out instead of blowing up.
         """
-        values, vectors = np.linalg.eigh(hessian(self.deviance, self.varpar))
+        values, vectors = np.linalg.eigh(hessian(self.deviance, self.varpar, self.units))
         keep = values > 1e-8
         return 2.0 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
 
     @cached_property
     def vcov_gradient(self) -> np.ndarray:
         """∂vcov(β̂)/∂varpar_i, shape (nθ + 1, p, p)."""
-        return jacobian(self.vcov, self.varpar)
+        return jacobian(self.vcov, self.varpar, self.units)
