@@ -7,15 +7,19 @@
 
 from mixedfx import datasets
 from mixedfx.errors import (
+    ComparabilityWarning,
     ConvergenceWarning,
     DataError,
     FormulaError,
     IdentifiabilityError,
+    IdentifiabilityWarning,
     MissingValuesWarning,
     MixedFxError,
     MixedFxWarning,
     NewLevelError,
+    PredictorScaleWarning,
     RankDeficiencyWarning,
+    RefitWarning,
     SingularFitWarning,
     UnknownColumnError,
 )
@@ -31,10 +35,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BootstrapResult",
+    "ComparabilityWarning",
     "ConvergenceWarning",
     "DataError",
     "FormulaError",
     "IdentifiabilityError",
+    "IdentifiabilityWarning",
     "LinearMixedModel",
     "LinearModel",
     "LmList",
@@ -45,7 +51,9 @@ __all__ = [
     "NewLevelError",
     "OptSummary",
     "OptimizerOptions",
+    "PredictorScaleWarning",
     "RankDeficiencyWarning",
+    "RefitWarning",
     "SingularFitWarning",
     "UnknownColumnError",
     "__version__",

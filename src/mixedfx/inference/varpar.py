@@ -76,11 +76,18 @@ class VarianceParameters:
         """Asymptotic covariance of varpar, A = 2 H⁻¹.
 
         As lmerTest, H is inverted on its eigenvalues above 1e-8 only, so a flat direction
-        (a variance on its boundary) drops out instead of blowing up.
+        (a variance on its boundary) drops out instead of blowing up.  The eigenvalues are
+        those of S H S, S = diag(`units`): H in the parameters' natural units, where the rule
+        means the same for a covariate in any units (for θ of order one, S is near I and the
+        rule lmerTest's), and where the eigenvectors of a slope on a covariate of size 1e12
+        are not lost to rounding beside its Hessian entries of 1e24.
         """
-        values, vectors = np.linalg.eigh(hessian(self.deviance, self.varpar, self.units))
+        S = self.units
+        H = hessian(self.deviance, self.varpar, S)
+        values, vectors = np.linalg.eigh(S[:, None] * H * S[None, :])
         keep = values > 1e-8
-        return 2.0 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+        inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+        return 2.0 * S[:, None] * inverse * S[None, :]
 
     @cached_property
     def vcov_gradient(self) -> np.ndarray:
