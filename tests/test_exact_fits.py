@@ -32,6 +32,18 @@ def test_three_rows_on_a_line_are_an_error_not_a_traceback() -> None:
         mfx.lmer("y ~ x + (1 | g)", data)
 
 
+def test_an_exact_linear_model_warns_and_summarizes_as_r() -> None:
+    """R's summary.lm: "essentially perfect fit", t = Inf for x and NaN for the intercept,
+    F = Inf; the summary raised ZeroDivisionError."""
+    data = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "x": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.warns(mfx.ExactFitWarning, match="essentially perfect fit"):
+        fit = mfx.lm("y ~ x", data)
+    table = fit.coef_table()
+    assert np.isnan(table.at["(Intercept)", "statistic"]) and table.at["x", "statistic"] == np.inf
+    assert fit.fstatistic is not None and fit.fstatistic.value == np.inf
+    assert "F-statistic" in str(fit.summary())
+
+
 def test_a_response_computed_from_the_predictors(random_slope: pd.DataFrame) -> None:
     """y = 1 + 2x: the fit "converged", then summary() raised FloatingPointError."""
     data = random_slope.assign(y=1 + 2 * random_slope["x"])
@@ -44,6 +56,14 @@ def test_a_constant_response(random_slope: pd.DataFrame, formula: str) -> None:
     """lme4 gives σ = 0 with "unable to evaluate scaled gradient"; mixedfx says what it is."""
     with pytest.raises(mfx.DataError, match=r"the response is constant \(every value is 3\)"):
         mfx.lmer(formula, random_slope.assign(y=3.0))
+
+
+def test_a_response_whose_mean_dwarfs_its_variation(random_slope: pd.DataFrame) -> None:
+    """y + 1e6: the cross-products keep about 4 digits of y's variation; the fit came out
+    0.6% off (θ) without a word, and at 1e8 raised FloatingPointError."""
+    for offset in (1e6, 1e8):
+        with pytest.raises(mfx.DataError, match=r"large constant part.*subtract a constant"):
+            mfx.lmer("y ~ x + (1 | g)", random_slope.assign(y=random_slope["y"] + offset))
 
 
 def test_exact_fits_raise_before_anything_else_can(random_slope: pd.DataFrame) -> None:

@@ -72,6 +72,11 @@ class MissingValuesWarning(MixedFxWarning):
     """Rows with missing values were removed before fitting."""
 
 
+class ExactFitWarning(MixedFxWarning):
+    """The residuals of a linear model are zero: its tests are degenerate (R's "essentially
+    perfect fit")."""
+
+
 class PredictorScaleWarning(MixedFxWarning):
     """Predictors are on very different scales (lme4's ``check.scaleX``): consider rescaling."""
 

@@ -10,7 +10,9 @@
   (`deviance_rounding`).  A y that the fixed effects, or the fixed and random effects, fit
   exactly makes r² (nearly) zero: the likelihood then has no maximum (it grows without
   bound as σ → 0), and the estimates are rounding noise.  lme4 returns them with
-  convergence warnings; mixedfx stops with a `DataError` that says what is wrong.
+  convergence warnings; mixedfx stops with a `DataError` that says what is wrong.  The same
+  bound on the rounding catches a response whose mean dwarfs its variation (1e6 ± 1), whose
+  cross-products hold too few digits of it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ EPS = float(np.finfo(float).eps)
 # the estimates keep about three digits; beyond, the residual variance is below what the
 # cross-products resolve.
 ROUNDING_LIMIT = 1e-3
+
+# A residual sum of squares above this fraction of y's sum of squares about its mean is no
+# exact fit: where the deviance is still too uncertain, y's mean took the digits.
+EXACT = 1e-6
 
 # lme4's check.scaleX: standard deviations beyond this factor from 1, or from each other
 SCALE_TOL = 1e3
@@ -131,6 +137,14 @@ def _check_residual(A: CrossProducts, y: np.ndarray, rss: float, nu: int, what: 
             f"the response is constant (every value is {y[0]:.6g}): there is no variation for "
             "a model to explain; check that the right column is the response"
         )
+    spread = float(np.sum((y - y.mean()) ** 2))
+    if rss > EXACT * spread:  # far from exact: the digits went to y's mean
+        raise DataError(
+            f"the response has a large constant part (mean {y.mean():.6g}, standard deviation "
+            f"{np.std(y):.3g}), so its cross-products keep too few digits of its variation "
+            f"(the deviance would be uncertain by ±{rounding:.2g}); subtract a constant from "
+            "it (its mean, say) before fitting"
+        )
     size = (
         "zero"
         if rss <= 0
@@ -141,6 +155,5 @@ def _check_residual(A: CrossProducts, y: np.ndarray, rss: float, nu: int, what: 
         f"{what} fit the response exactly, to the precision of the computation (the residual "
         f"sum of squares is {size}), so the residual variance cannot be estimated: the "
         "likelihood grows without bound as it shrinks; check that the response is not "
-        "computed from the predictors or constant within groups, or, if it has a large "
-        "constant part, subtract that (its mean) first"
+        "computed from the predictors or constant within groups"
     )

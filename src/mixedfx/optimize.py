@@ -262,10 +262,12 @@ def verify_stationary(
         rounding = float(np.max(np.abs(sums - 2 * f))) / 4
         count += 2 * theta.size
         verdict = _verdict(H[np.ix_(free, free)], g[free], max(tolerance, rounding))
+        if verdict == CONFIRMED and rounding > tolerance:
+            verdict += f" to the objective's rounding ({rounding:.1g})"
     return replace(
         opt,
         evaluations=opt.evaluations + count,
-        converged=verdict == CONFIRMED and bool(np.isfinite(f)),
+        converged=verdict.startswith(CONFIRMED) and bool(np.isfinite(f)),
         message=f"{opt.message}; {verdict}",
     )
 
