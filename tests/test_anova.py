@@ -28,9 +28,3 @@ def test_models_on_different_rows_are_refused() -> None:
     b = mfx.lmer("Reaction ~ Days + (Days | Subject)", data.iloc[:170], reml=False)
     with pytest.raises(mfx.DataError, match="different data"):
         mfx.anova(a, b)
-
-
-def test_mixed_kinds_are_refused() -> None:
-    data = mfx.datasets.load("sleepstudy")
-    with pytest.raises(TypeError, match="one kind"):
-        mfx.anova(mfx.lm("Reaction ~ Days", data), mfx.lmer("Reaction ~ Days + (1|Subject)", data))

@@ -7,16 +7,21 @@
 
 from mixedfx import datasets
 from mixedfx.errors import (
+    ComparabilityWarning,
     ConvergenceWarning,
     DataError,
+    ExactFitWarning,
     FormulaError,
     IdentifiabilityError,
+    IdentifiabilityWarning,
     InterruptedBootstrapWarning,
     MissingValuesWarning,
     MixedFxError,
     MixedFxWarning,
     NewLevelError,
+    PredictorScaleWarning,
     RankDeficiencyWarning,
+    RefitWarning,
     SingularFitWarning,
     UnknownColumnError,
 )
@@ -33,10 +38,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BootstrapResult",
+    "ComparabilityWarning",
     "ConvergenceWarning",
     "DataError",
+    "ExactFitWarning",
     "FormulaError",
     "IdentifiabilityError",
+    "IdentifiabilityWarning",
     "InterruptedBootstrapWarning",
     "LinearMixedModel",
     "LinearModel",
@@ -48,7 +56,9 @@ __all__ = [
     "NewLevelError",
     "OptSummary",
     "OptimizerOptions",
+    "PredictorScaleWarning",
     "RankDeficiencyWarning",
+    "RefitWarning",
     "SingularFitWarning",
     "UnknownColumnError",
     "__version__",

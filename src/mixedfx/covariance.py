@@ -87,6 +87,18 @@ class ThetaLayout:
             flags.append((rows == cols) & empty[cols])
         return np.concatenate(flags)
 
+    def row_norms(self, theta: np.ndarray) -> np.ndarray:
+        """Shape (size,): for each entry, the norm of its template row, ‖T[r, :]‖.
+
+        Row r of T holds the relative standard deviation of coefficient r (σ_r / σ) in the
+        units of its covariate: multiplying the covariate by c divides the row by c.
+        """
+        out = [
+            np.linalg.norm(T, axis=1)[self.positions[j][0]]
+            for j, T in enumerate(self.templates(theta))
+        ]
+        return np.concatenate(out) if out else np.zeros(0)
+
     def flatten(self, matrices: list[np.ndarray]) -> np.ndarray:
         """θ's entries of one k_j × k_j matrix per term: the inverse of `templates`, and the
         map that turns a gradient with respect to the templates into one with respect to θ."""

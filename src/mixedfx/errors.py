@@ -98,3 +98,24 @@ class MissingValuesWarning(MixedFxWarning):
 
 class InterruptedBootstrapWarning(MixedFxWarning):
     """A bootstrap was interrupted (Ctrl-C): its results use only the replicates completed."""
+
+
+class ExactFitWarning(MixedFxWarning):
+    """The residuals of a linear model are zero: its tests are degenerate (R's "essentially
+    perfect fit")."""
+
+
+class PredictorScaleWarning(MixedFxWarning):
+    """Predictors are on very different scales (lme4's ``check.scaleX``): consider rescaling."""
+
+
+class IdentifiabilityWarning(MixedFxWarning):
+    """Some variance parameters cannot be told apart: only a combination of them is estimated."""
+
+
+class RefitWarning(MixedFxWarning):
+    """Models were refitted before comparing them (REML fits by ML, as lme4's ``anova``)."""
+
+
+class ComparabilityWarning(MixedFxWarning):
+    """A table sets side by side quantities that are not comparable (REML beside ML or OLS)."""

@@ -7,6 +7,7 @@ values, bad input and coefficient names behave the same way.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -17,7 +18,7 @@ from scipy import stats
 from scipy.linalg import solve_triangular
 
 from mixedfx.design.fixed import FixedDesign, fixed_design, response_vector
-from mixedfx.errors import DataError, FormulaError
+from mixedfx.errors import DataError, ExactFitWarning, FormulaError
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
 from mixedfx.frame import ModelFrame, as_pandas, check_columns, model_frame, predictor_variables
@@ -75,7 +76,23 @@ def lm(formula: str, data: pd.DataFrame, *, safe: bool = False) -> LinearModel:
             f"{frame.nobs} observations cannot estimate {fixed.X.shape[1]} coefficients and "
             "a residual variance; use more data or fewer predictors"
         )
-    return LinearModel(parsed, frame, y, fixed)
+    fit = LinearModel(parsed, frame, y, fixed)
+    _warn_if_exact(fit)
+    return fit
+
+
+def _warn_if_exact(fit: LinearModel) -> None:
+    """R's ``summary.lm`` test for an "essentially perfect fit": a residual variance below
+    1e-30 of the fitted values' mean square."""
+    f = fit.fitted
+    if fit.rss / fit.df_resid < (np.mean(f) ** 2 + np.var(f, ddof=1)) * 1e-30:
+        warnings.warn(
+            "essentially perfect fit: the residuals are zero, so standard errors are zero and "
+            "t and F statistics infinite or undefined (as R's summary.lm reports them); check "
+            "that the response is not constant or computed from the predictors",
+            ExactFitWarning,
+            stacklevel=3,
+        )
 
 
 @dataclass(frozen=True)
@@ -158,7 +175,8 @@ class LinearModel:
     def coef_table(self) -> pd.DataFrame:
         """Estimates, standard errors, t statistics and two-sided p-values on n − p df."""
         se = np.sqrt(np.diag(self.vcov.to_numpy()))
-        t = self._beta / se
+        with np.errstate(divide="ignore", invalid="ignore"):  # an exact fit: ±inf or NaN, as R
+            t = self._beta / se
         return pd.DataFrame(
             {
                 "estimate": self._beta,
@@ -195,7 +213,8 @@ class LinearModel:
         num_df = self._beta.size - int(self.has_intercept)
         if num_df == 0:
             return None
-        value = (self._model_ss / num_df) / (self.rss / self.df_resid)
+        with np.errstate(divide="ignore", invalid="ignore"):  # an exact fit: inf or NaN, as R
+            value = np.float64(self._model_ss / num_df) / np.float64(self.rss / self.df_resid)
         p = float(stats.f.sf(value, num_df, self.df_resid))
         return FStatistic(float(value), num_df, self.df_resid, p)
 

@@ -20,6 +20,7 @@ from mixedfx.covariance import ThetaLayout, sd_and_corr
 from mixedfx.crossprod import CrossProducts, cross_products
 from mixedfx.design import Design, build_design
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning
+from mixedfx.fitchecks import check_design, check_fixed_effects_residual, check_optimum_residual
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
 from mixedfx.frame import (
@@ -84,20 +85,23 @@ def lmer(
     Raises
     ------
     FormulaError, DataError
-        On a formula or data that cannot describe a model (see `mixedfx.errors`), or with
-        ``safe=True`` on a formula outside the allow-list.
+        On a formula or data that cannot describe a model (see `mixedfx.errors`), on a
+        response fitted exactly (`mixedfx.fitchecks`), or with ``safe=True`` on a formula
+        outside the allow-list.
     """
     parsed = check_formula(formula, as_pandas(data).columns) if safe else parse_formula(formula)
     frame = model_frame(parsed, data)
     design = build_design(parsed, frame)
+    check_design(design)
     A = cross_products(design)
+    check_fixed_effects_residual(A, design.y)
     layout = ThetaLayout(tuple(t.k for t in design.terms))
     objective = ProfiledDeviance(A, layout, design.levels, reml)
     theta0 = moment_start(A, layout, design.levels)
     opt = _fit_theta(objective, theta0, optimizer or OptimizerOptions())
     factor = objective.factor(opt.final)
-    if factor is None:  # cannot happen at a finite optimum; guards an all-infinite run
-        raise FloatingPointError("the objective could not be evaluated at any θ")
+    check_optimum_residual(factor, A, design.y, design.n - design.p if reml else design.n)
+    assert factor is not None  # the check raises where M is not positive definite
     fit = LinearMixedModel(parsed, frame, design, A, layout, reml, opt, factor)
     _warn_about(fit)
     return fit

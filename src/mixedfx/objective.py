@@ -19,6 +19,7 @@ the log-determinants come from the diagonals.  Nothing here touches an n-length 
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -87,6 +88,32 @@ class ProfiledDeviance:
     def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
         """θ entries at a bound where the objective is flat to first order (`ThetaLayout`)."""
         return self.layout.flat_bounds(theta)
+
+    def scale(self, theta: np.ndarray) -> np.ndarray:
+        """Shape (nθ,): the natural size of each θ entry near θ, the larger of the norm of
+        its template row (`ThetaLayout.row_norms`) and 1 / rms of the row's covariate (the θ
+        at which the random effect's standard deviation equals σ).
+
+        θ / scale is free of the covariates' units, and of the ratio of the random effects'
+        variances to the residual's where that is large: the units in which optimizers and
+        finite differences take their steps.  Smaller rows keep the covariate's unit, in
+        which a step of order one reaches a zero variance.
+        """
+        return np.maximum(self.layout.row_norms(theta), self._covariate_units)
+
+    @cached_property
+    def _covariate_units(self) -> np.ndarray:
+        """Shape (nθ,): 1 / rms of the covariate of each entry's row, from the diagonals of A."""
+        first = np.diagonal(self.A.A11, axis1=1, axis2=2).sum(axis=0)
+        diagonal = np.diag(self.A.R)
+        sums, start = [first], 0
+        for ell, k in zip(self.levels[1:], self.layout.ks[1:]):
+            sums.append(diagonal[start : start + ell * k].reshape(ell, k).sum(axis=0))
+            start += ell * k
+        rms = np.sqrt(np.concatenate(sums) / self.A.n)
+        first_covariate = np.cumsum([0, *self.layout.ks[:-1]])
+        rows = [first_covariate[j] + rows for j, (rows, _) in enumerate(self.layout.positions)]
+        return 1.0 / rms[np.concatenate(rows)]
 
     def criterion(self, factor: Factor) -> float:
         """The minimized quantity at a factor: REML criterion or ML deviance."""

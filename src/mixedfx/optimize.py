@@ -70,7 +70,13 @@ class OptimizerOptions:
         BOBYQA's first trust-region radius in θ units; None for NLopt's default.  Fits start
         from moment estimates near the optimum (`mixedfx.start`), where a small first step
         saves evaluations: on the reference cases fewer than lme4 needs from its identity
-        start with NLopt's default step.
+        start with NLopt's default step.  Like BOBYQA's other tolerances, in the units of
+        `minimize_theta` (θ relative to its start where that exceeds 1).
+    verify_decrease
+        A run ended by a rule that does not certify an optimum (BOBYQA's tolerances, an
+        L-BFGS-B run that stalls) is accepted only if the gradient and Hessian at its end
+        predict a decrease below this (`verify_stationary`); lme4's ``checkConv`` tolerance
+        on the Hessian-scaled gradient, 2e-3, allows about 2e-6.
     """
 
     method: Literal["lbfgsb", "bobyqa"] = "lbfgsb"
@@ -80,6 +86,7 @@ class OptimizerOptions:
     xtol_rel: float = 1e-6
     maxeval: int = 100_000
     initial_step: float | None = 0.1
+    verify_decrease: float = 1e-6
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,10 @@ class Differentiable(Protocol):
         """Shape (nθ,), bool: entries at a bound where the gradient is zero by symmetry."""
         ...
 
+    def scale(self, theta: np.ndarray) -> np.ndarray:
+        """Shape (nθ,), positive: the natural size of each entry near θ (the optimizer's unit)."""
+        ...
+
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
 
 
@@ -138,29 +149,143 @@ def minimize_theta(
 ) -> OptSummary:
     """Minimize the profiled deviance from `theta0` subject to θ ≥ `lower`, by `options.method`.
 
+    The gradient methods, and BOBYQA where it finishes their runs, work in units x = θ / s,
+    s = `objective.scale(theta0)` (`Rescaled`), so that each entry moves by steps of its own
+    size, whatever the units of its covariate or the
+    ratio of a random effect's variance to the residual's: in θ units, a trust region of
+    0.1 or L-BFGS-B's first unit step would change the objective by less than its rounding
+    where θ is 1e4 (a residual variance small beside a random effect's), and by far too much
+    where it is 1e-12 (a slope on a covariate in units of 1e12).  BOBYQA chosen as the method
+    works in θ's units, as lme4's.
+
     With `hessian`, the objective's Hessian near `theta0` (a refit to a new response starts
     at the fit's θ̂ with the Hessian there), BFGS starts from it and converges in a few
     steps; L-BFGS-B takes over if it reaches a bound.  BOBYQA finishes an L-BFGS-B run that
     stops abnormally.  A gradient method that ends with a variance at zero (its template
     column zero) is restarted off that bound when the objective is lower there
     (`_off_flat_bounds`): at such a point the gradient is zero by symmetry, even where the
-    point is a maximum along the variance.
+    point is a maximum along the variance.  A run that ends without a first-order
+    certificate of its own (BOBYQA's tolerances, or L-BFGS-B stalling) counts as converged
+    only if the gradient and Hessian there predict no decrease (`verify_stationary`).
     """
+    theta0 = np.asarray(theta0, dtype=float)
+    lme4 = options.method == "bobyqa"
+    scale = np.ones_like(theta0) if lme4 else objective.scale(theta0)
+    scaled = Rescaled(objective, scale)
+    x0, x_lower = theta0 / scale, np.asarray(lower, dtype=float) / scale
     with _blas_limit(objective.blas_threads):
-        if options.method == "bobyqa":
-            return bobyqa(objective, theta0, lower, options)
-        first: list[Method] = [lbfgsb] if hessian is None else [partial(bfgs, hessian=hessian)]
-        runs = _chain(objective, theta0, lower, options, [*first, lbfgsb, bobyqa])
-        for _ in range(MAX_RESTARTS):
-            best = _best(runs)
-            restart = _off_flat_bounds(objective, best, theta0)
-            if restart is None:
-                break
-            runs.append(restart)
-            if restart.fmin >= best.fmin:
-                break
-            runs += _chain(objective, restart.final, lower, options, [lbfgsb, bobyqa])
-    return _combined(runs)
+        if lme4:
+            runs = [bobyqa(scaled, x0, x_lower, options)]
+        else:
+            runs = _gradient_runs(scaled, x0, x_lower, options, hessian, scale)
+        result = _combined(runs)
+        if result.converged and runs[-1].message not in CERTIFIED:
+            result = verify_stationary(scaled, result, x_lower, options.verify_decrease)
+    return replace(result, initial=result.initial * scale, final=result.final * scale)
+
+
+# The stopping messages that certify a first-order optimum by themselves: the predicted
+# decrease of L-BFGS-B's and BFGS's rule, and probes off flat bounds finding nothing lower.
+CERTIFIED = frozenset({"predicted decrease below tolerance", "no lower point off the bounds"})
+
+
+def _gradient_runs(
+    objective: Differentiable,
+    theta0: np.ndarray,
+    lower: np.ndarray,
+    options: OptimizerOptions,
+    hessian: np.ndarray | None,
+    scale: np.ndarray,
+) -> list[OptSummary]:
+    """The chain of gradient runs (BFGS or L-BFGS-B, then BOBYQA), restarted off flat bounds."""
+    first: list[Method] = (
+        [lbfgsb] if hessian is None else [partial(bfgs, hessian=hessian * np.outer(scale, scale))]
+    )
+    runs = _chain(objective, theta0, lower, options, [*first, lbfgsb, bobyqa])
+    for _ in range(MAX_RESTARTS):
+        best = _best(runs)
+        restart = _off_flat_bounds(objective, best, theta0)
+        if restart is None:
+            break
+        runs.append(restart)
+        if restart.fmin >= best.fmin:
+            break
+        runs += _chain(objective, restart.final, lower, options, [lbfgsb, bobyqa])
+    return runs
+
+
+class Rescaled:
+    """`objective` in the units x = θ / s (s = `units`): the same values, the gradient times s."""
+
+    def __init__(self, objective: Differentiable, units: np.ndarray):
+        self.objective = objective
+        self.units = units
+
+    @property
+    def blas_threads(self) -> int | None:
+        return self.objective.blas_threads
+
+    def __call__(self, theta: np.ndarray) -> float:
+        return self.objective(theta * self.units)
+
+    def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+        return self.objective.flat_bounds(theta * self.units)
+
+    def scale(self, theta: np.ndarray) -> np.ndarray:
+        return np.ones_like(theta)
+
+    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = self.objective.value_and_gradient(theta * self.units)
+        return value, gradient * self.units
+
+
+def verify_stationary(
+    objective: Differentiable, opt: OptSummary, lower: np.ndarray, tolerance: float
+) -> OptSummary:
+    """`opt` with its verdict checked at `opt.final` by the gradient g and the Hessian H.
+
+    Entries at their bound with g ≥ 0, or flat there (`Differentiable.flat_bounds`), are held;
+    over the others the predicted decrease ½ gᵀH⁻¹g must be below `tolerance`, or below the
+    objective's rounding error where that is larger (then no point can be told apart from the
+    optimum), and H must be positive definite (else the point is a saddle, or the model is
+    not identifiable there).  lme4 checks its BOBYQA results in the same way (``checkConv``:
+    the gradient scaled by the Hessian's Cholesky factor).
+    """
+    theta = opt.final
+    f, g = objective.value_and_gradient(theta)
+    held = (theta <= lower) & ((g >= 0) | objective.flat_bounds(theta))
+    free = np.flatnonzero(~held)
+    count, verdict = 1, CONFIRMED
+    if free.size:
+        H, sums = _differences(objective, theta)
+        # what is left of f(θ+h) + f(θ−h) − h²H − 2f(θ) is the rounding of four values
+        rounding = float(np.max(np.abs(sums - 2 * f))) / 4
+        count += 2 * theta.size
+        verdict = _verdict(H[np.ix_(free, free)], g[free], max(tolerance, rounding))
+        if verdict == CONFIRMED and rounding > tolerance:
+            verdict += f" to the objective's rounding ({rounding:.1g})"
+    return replace(
+        opt,
+        evaluations=opt.evaluations + count,
+        converged=verdict.startswith(CONFIRMED) and bool(np.isfinite(f)),
+        message=f"{opt.message}; {verdict}",
+    )
+
+
+CONFIRMED = "first-order optimum confirmed"
+
+
+def _verdict(H: np.ndarray, g: np.ndarray, tolerance: float) -> str:
+    """Whether the quadratic model (H, g) certifies a minimum to within `tolerance`."""
+    if not (np.all(np.isfinite(H)) and np.all(np.isfinite(g))):
+        return "the gradient or Hessian is not finite there"
+    eigenvalues, vectors = np.linalg.eigh(H)
+    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 0.0):
+        return "the Hessian there is not positive definite (a saddle or a flat direction)"
+    predicted = 0.5 * float(np.sum((vectors.T @ g) ** 2 / eigenvalues))
+    if predicted >= tolerance:
+        return f"the gradient there predicts a further decrease of {predicted:.2g}"
+    return CONFIRMED
 
 
 MAX_RESTARTS = 3
@@ -234,6 +359,28 @@ def _combined(runs: list[OptSummary]) -> OptSummary:
     )
 
 
+def gradient_hessian(objective: Differentiable, theta: np.ndarray) -> np.ndarray:
+    """The Hessian at θ by central differences of the exact gradient; shape (nθ, nθ)."""
+    return _differences(objective, np.asarray(theta, dtype=float))[0]
+
+
+def _differences(objective: Differentiable, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Hessian at θ by central differences of the gradient, and per coordinate i the
+    sum f(θ + h e_i) + f(θ − h e_i) − h² H_ii, shape (nθ,), which equals 2 f(θ) up to terms
+    of order h⁴ and the rounding of the values (`verify_stationary` reads the latter)."""
+    steps = 1e-4 * np.maximum(np.abs(theta), 1e-2)
+    columns, sums = [], []
+    for i, h in enumerate(steps):
+        e = np.zeros_like(theta)
+        e[i] = h
+        f_up, up = objective.value_and_gradient(theta + e)
+        f_down, down = objective.value_and_gradient(theta - e)
+        columns.append((up - down) / (2 * h))
+        sums.append(f_up + f_down - h * h * columns[-1][i])
+    H = np.column_stack(columns)
+    return (H + H.T) / 2, np.array(sums)
+
+
 def bfgs(
     objective: Differentiable,
     theta0: np.ndarray,
@@ -293,23 +440,6 @@ def bfgs(
     )
 
 
-def gradient_hessian(objective: Differentiable, theta: np.ndarray) -> np.ndarray:
-    """The Hessian at θ by central differences of the exact gradient; shape (nθ, nθ)."""
-    theta = np.asarray(theta, dtype=float)
-    steps = 1e-4 * np.maximum(np.abs(theta), 1e-2)
-    columns = []
-    for i, h in enumerate(steps):
-        e = np.zeros_like(theta)
-        e[i] = h
-        up, down = (
-            objective.value_and_gradient(theta + e)[1],
-            objective.value_and_gradient(theta - e)[1],
-        )
-        columns.append((up - down) / (2 * h))
-    H = np.column_stack(columns)
-    return (H + H.T) / 2
-
-
 @functools.cache
 def _threadpools() -> ThreadpoolController:
     # created on first use, after numpy's and SciPy's BLAS libraries are loaded
@@ -365,16 +495,40 @@ def lbfgsb(
     stopped = result.status == 99  # our rule, raised from the callback
     converged = stopped or result.status == 0
     message = "predicted decrease below tolerance" if stopped else str(result.message)
+    best, snapping = _snapped(objective, best, lower, options.predicted_decrease)
     return OptSummary(
         "L-BFGS-B (SciPy), exact gradient",
         np.array(theta0, dtype=float),
         best[1],
         best[0],
-        int(result.nfev),
+        int(result.nfev) + snapping,
         converged and math.isfinite(best[0]),
         message,
         options,
     )
+
+
+# Entries this close to their lower bound (in the optimizer's units) are tried at the bound.
+SNAP = 1e-6
+
+
+def _snapped(
+    objective: Differentiable, best: tuple[float, np.ndarray], lower: np.ndarray, tolerance: float
+) -> tuple[tuple[float, np.ndarray], int]:
+    """`best` = (f, x) with entries within `SNAP` of their bound moved onto it, if that costs
+    less than `tolerance`; and the number of evaluations spent (0 or 1).
+
+    A gradient method approaches a bound where the objective is flat (a variance whose
+    optimum is zero) ever more slowly and stops just short of it; lme4's BOBYQA, and the
+    singular-fit report, put such a variance at exactly zero.
+    """
+    f, x = best
+    near = (x > lower) & (x - lower < SNAP)
+    if not near.any() or not np.isfinite(f):
+        return best, 0
+    snapped = np.where(near, lower, x)
+    f_snapped = objective(snapped)
+    return ((f_snapped, snapped) if f_snapped <= f + tolerance else best), 1
 
 
 def _converged(

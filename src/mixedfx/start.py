@@ -28,10 +28,7 @@ SMALLEST = 0.1
 def moment_start(A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]) -> np.ndarray:
     """Starting θ (lme4's order) from method-of-moments variance estimates."""
     q, p = A.q_rest, A.p
-    XtX = A.R[q : q + p, q : q + p]
-    Xty = A.R[q : q + p, -1]
-    beta = np.linalg.lstsq(XtX, Xty, rcond=None)[0] if p else np.zeros(0)
-    rss = float(A.R[-1, -1] - 2 * beta @ Xty + beta @ XtX @ beta)
+    beta, rss = ordinary_least_squares(A)
     sums = [_first_term(A, beta, levels[0])]
     start = 0
     for ell, k in zip(levels[1:], layout.ks[1:]):
@@ -44,6 +41,15 @@ def moment_start(A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...])
     sigma2 = max(min(within), 1e-12)
     ratios = [_ratio(Ztr, ztz, sigma2, A.n) for Ztr, ztz in sums]
     return layout.flatten([np.diag(ratio) for ratio in ratios])
+
+
+def ordinary_least_squares(A: CrossProducts) -> tuple[np.ndarray, float]:
+    """β of y on X alone (shape (p,)) and its residual sum of squares, from XᵀX, Xᵀy, yᵀy."""
+    q, p = A.q_rest, A.p
+    XtX = A.R[q : q + p, q : q + p]
+    Xty = A.R[q : q + p, -1]
+    beta = np.linalg.lstsq(XtX, Xty, rcond=None)[0] if p else np.zeros(0)
+    return beta, float(A.R[-1, -1] - 2 * beta @ Xty + beta @ XtX @ beta)
 
 
 def _first_term(A: CrossProducts, beta: np.ndarray, ell: int) -> tuple[np.ndarray, np.ndarray]:

@@ -231,8 +231,17 @@ def check_term(term: RandomTerm, nobs: int) -> None:
         The grouping factor has a single level, or as many levels as observations.
     IdentifiabilityError
         The term has at least as many random effects as there are observations.
+    DataError
+        A covariate of the term is zero in every row: its variance could take any value.
     """
     name, ell = term.factor.name, term.nlevels
+    zero = [c for c, column in zip(term.names, term.z.T) if not np.any(column)]
+    if zero:
+        raise DataError(
+            f"the random-effects term ({' + '.join(term.names)} | {name}) has the covariate(s) "
+            f"{zero}, zero in every row, whose variance the data cannot inform; drop them "
+            "from the term, or check the column"
+        )
     if ell < 2:
         raise DataError(
             f"grouping factor {name!r} has only {ell} level: a variance needs at least two "

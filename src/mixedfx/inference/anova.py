@@ -19,14 +19,16 @@ def anova(
 ) -> pd.DataFrame:
     """Compare nested models.
 
-    For linear mixed models: likelihood-ratio tests as lme4's ``anova(m1, m2, ...)``
-    (REML fits refitted by ML; rows ordered by number of parameters).  For linear models:
-    F tests as R's ``anova(lm1, lm2, ...)``, in the order given.
+    With a linear mixed model among them: likelihood-ratio tests as lme4's
+    ``anova(m1, m2, ...)`` (REML fits refitted by ML, with a `RefitWarning` as lme4's
+    message; rows ordered by number of parameters).  A linear model may be among them, as in
+    lme4 and MixedModels.jl, with its ML log-likelihood.  For linear models alone: F tests as
+    R's ``anova(lm1, lm2, ...)``, in the order given.
 
     Parameters
     ----------
     fits
-        Two or more fits of the same kind, to the same data.
+        Two or more fits to the same data.
     names
         Row labels; ``model1``, ``model2``, ... in the order given when omitted.
     method
@@ -54,10 +56,10 @@ def anova(
         return bootstrap_lrt(mixed[0], mixed[1], nsim, seed)
     if method != "lrt":
         raise ValueError(f"method must be 'lrt' or 'bootstrap', got {method!r}")
-    if len(mixed) == len(fits):
-        return likelihood_ratio_table(mixed, labels)
     linear = [f for f in fits if isinstance(f, LinearModel)]
     if len(linear) == len(fits):
         return lm_anova_table(linear, labels)
+    if len(mixed) + len(linear) == len(fits):
+        return likelihood_ratio_table(fits, labels)
     kinds = sorted({type(f).__name__ for f in fits})
-    raise TypeError(f"anova() compares fits of one kind; got {kinds}")
+    raise TypeError(f"anova() compares linear and linear mixed models; got {kinds}")

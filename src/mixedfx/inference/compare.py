@@ -2,46 +2,86 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
+from mixedfx.errors import ComparabilityWarning
+from mixedfx.inference.lrt import Fit, check_same_data, is_reml
 from mixedfx.inference.r2 import nakagawa_r2
-from mixedfx.lm import LinearModel
 from mixedfx.lmm import LinearMixedModel
 
 
-def compare(*fits: LinearModel | LinearMixedModel, names: list[str] | None = None) -> pd.DataFrame:
-    """RMSE, information criteria and R² of several fits, one row each.
+def compare(*fits: Fit, names: list[str] | None = None) -> pd.DataFrame:
+    """RMSE, information criteria and R² of several fits to the same data, one row each.
 
     Parameters
     ----------
     fits
-        Linear models and/or linear mixed models.
+        Linear models and/or linear mixed models, fitted to the same rows and response.
     names
         Row labels; ``model1``, ``model2``, ... when omitted.
 
     Returns
     -------
     DataFrame
-        ``nobs``, ``rmse`` (sqrt of the mean squared residual; random effects included for
-        mixed fits), ``aic``, ``bic``, ``loglik``, ``r2`` (lm's R²; for mixed fits the
-        marginal R² of Nakagawa & Schielzeth) and ``r2_conditional`` (mixed fits only).
-        AIC of REML fits is REML-based, as R reports it: compare it only between fits
-        with the same fixed effects.
+        ``method`` (OLS, ML or REML), ``nobs``, ``rmse`` (sqrt of the mean squared residual;
+        random effects included for mixed fits), ``aic``, ``bic``, ``loglik``, ``r2_ols``
+        (a linear model's multiple R², as R's ``summary.lm``), and for mixed fits
+        ``r2_marginal`` and ``r2_conditional`` (Nakagawa & Schielzeth's, `nakagawa_r2`).
+        These R² measure different things, so each has its own column, empty where it does
+        not apply.  The AIC, BIC and log-likelihood of a REML fit are those of the REML
+        criterion, as R reports them.
+
+    Raises
+    ------
+    DataError
+        When the fits used different rows or responses (as `anova`): their RMSEs and
+        likelihoods would not be comparable.
+
+    Warns
+    -----
+    ComparabilityWarning
+        When a REML fit stands beside an OLS or ML fit, or beside a REML fit with other fixed
+        effects: REML criteria are comparable only between fits with the same fixed effects.
     """
     labels = names or [f"model{i + 1}" for i in range(len(fits))]
     if len(labels) != len(fits):
         raise ValueError(f"{len(labels)} names for {len(fits)} models")
+    if fits:
+        check_same_data(fits)
+    _warn_if_not_comparable(fits, labels)
     return pd.DataFrame([_row(f) for f in fits], index=labels)
 
 
-def _row(fit: LinearModel | LinearMixedModel) -> dict[str, object]:
+def _warn_if_not_comparable(fits: Sequence[Fit], labels: Sequence[str]) -> None:
+    reml = [label for fit, label in zip(fits, labels) if is_reml(fit)]
+    others = [label for fit, label in zip(fits, labels) if not is_reml(fit)]
+    fixed = {fit.fixef_names for fit in fits if isinstance(fit, LinearMixedModel) and fit.reml}
+    if reml and (others or len(fixed) > 1):
+        beside = (
+            f"the ML or OLS log-likelihoods of {', '.join(others)}"
+            if others
+            else ("each other, as their fixed effects differ")
+        )
+        warnings.warn(
+            f"the AIC, BIC and loglik of the REML fit(s) {', '.join(reml)} are those of the "
+            f"REML criterion, not comparable with {beside}; refit with reml=False to "
+            "compare them",
+            ComparabilityWarning,
+            stacklevel=3,
+        )
+
+
+def _row(fit: Fit) -> dict[str, object]:
+    r2_ols = marginal = conditional = np.nan
     if isinstance(fit, LinearMixedModel):
-        r2 = nakagawa_r2(fit)
-        marginal, conditional = r2.marginal, r2.conditional
+        marginal, conditional = nakagawa_r2(fit)
         method = "REML" if fit.reml else "ML"
     else:
-        marginal, conditional, method = fit.r_squared, np.nan, "OLS"
+        r2_ols, method = fit.r_squared, "OLS"
     return {
         "method": method,
         "nobs": fit.nobs,
@@ -49,6 +89,7 @@ def _row(fit: LinearModel | LinearMixedModel) -> dict[str, object]:
         "aic": fit.aic,
         "bic": fit.bic,
         "loglik": fit.loglik,
-        "r2": marginal,
+        "r2_ols": r2_ols,
+        "r2_marginal": marginal,
         "r2_conditional": conditional,
     }

@@ -20,8 +20,12 @@ LEVELS = 4  # numDeriv's default r
 SHRINK = 2.0  # numDeriv's default v
 
 
-def _steps(x: np.ndarray, relative: float) -> np.ndarray:
-    return relative * np.abs(x) + ZERO_STEP * (np.abs(x) < 1e-5)
+def _steps(x: np.ndarray, relative: float, units: np.ndarray | None) -> np.ndarray:
+    """numDeriv's first steps: `relative` of each |x_i|, or where x_i is near zero ZERO_STEP
+    times its unit (numDeriv's unit is 1; a parameter whose natural size is 1e-12 needs its
+    own, or the step leaves the region where the function can be evaluated)."""
+    unit = np.ones_like(x) if units is None else units
+    return relative * np.abs(x) + ZERO_STEP * unit * (np.abs(x) < 1e-5 * unit)
 
 
 def _extrapolate(estimates: list[np.ndarray]) -> np.ndarray:
@@ -33,10 +37,13 @@ def _extrapolate(estimates: list[np.ndarray]) -> np.ndarray:
     return table[0]
 
 
-def jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
-    """∂f/∂x_i for an array-valued f; returns shape (len(x), *f(x).shape)."""
+def jacobian(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, units: np.ndarray | None = None
+) -> np.ndarray:
+    """∂f/∂x_i for an array-valued f; returns shape (len(x), *f(x).shape).  `units`: the
+    natural size of each x_i (`_steps`), 1 by default."""
     x = np.asarray(x, dtype=float)
-    h0 = _steps(x, JACOBIAN_STEP)
+    h0 = _steps(x, JACOBIAN_STEP, units)
     out = []
     for i in range(x.size):
         estimates = []
@@ -49,11 +56,14 @@ def jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray
     return np.array(out)
 
 
-def hessian(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.ndarray:
-    """Second derivatives of a scalar f at x; shape (len(x), len(x)), symmetric."""
+def hessian(
+    f: Callable[[np.ndarray], float], x: np.ndarray, units: np.ndarray | None = None
+) -> np.ndarray:
+    """Second derivatives of a scalar f at x; shape (len(x), len(x)), symmetric.  `units`:
+    the natural size of each x_i (`_steps`), 1 by default."""
     x = np.asarray(x, dtype=float)
     k = x.size
-    h0 = _steps(x, HESSIAN_STEP)
+    h0 = _steps(x, HESSIAN_STEP, units)
     f0 = float(f(x))
     H = np.empty((k, k))
     for i in range(k):

@@ -1,25 +1,31 @@
-"""Likelihood-ratio tests between nested linear mixed models, as lme4's ``anova(m1, m2, ...)``.
+"""Likelihood-ratio tests between nested models, as lme4's ``anova(m1, m2, ...)``.
 
 REML criteria of models with different fixed effects are not comparable, so REML fits are
-refitted by maximum likelihood first (lme4's ``refit = TRUE``), and the table says so.
+refitted by maximum likelihood first (lme4's ``refit = TRUE``), with a `RefitWarning` as
+lme4's message.  A linear model may take part (lme4's ``anova(lmer_fit, lm_fit)``,
+MixedModels.jl's ``likelihoodratiotest``): its maximized log-likelihood is already the ML one.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixedfx.errors import DataError
+from mixedfx.errors import DataError, RefitWarning
+from mixedfx.lm import LinearModel
 from mixedfx.lmm import LinearMixedModel, lmer
 
 COLUMNS = ["npar", "aic", "bic", "loglik", "deviance", "chisq", "df", "p_value"]
 
+Fit = LinearMixedModel | LinearModel
 
-def likelihood_ratio_table(fits: Sequence[LinearMixedModel], names: Sequence[str]) -> pd.DataFrame:
-    """lme4's ``anova()`` table for nested mixed models.
+
+def likelihood_ratio_table(fits: Sequence[Fit], names: Sequence[str]) -> pd.DataFrame:
+    """lme4's ``anova()`` table for nested models, mixed and linear.
 
     Parameters
     ----------
@@ -34,10 +40,15 @@ def likelihood_ratio_table(fits: Sequence[LinearMixedModel], names: Sequence[str
         One row per model, ordered by number of parameters, with columns `COLUMNS`; the
         test columns compare each model with the one above it.  ``attrs["refitted"]`` lists
         the models refitted by ML and ``attrs["note"]`` says so in words.
+
+    Warns
+    -----
+    RefitWarning
+        When REML fits were refitted by ML, naming them.
     """
     check_same_data(fits)
-    refitted = [name for fit, name in zip(fits, names) if fit.reml]
-    ml_fits = [as_ml(fit) for fit in fits]
+    refitted = warn_refits(fits, names, stacklevel=3)
+    ml_fits = [as_ml(fit) if isinstance(fit, LinearMixedModel) else fit for fit in fits]
     order = sorted(range(len(fits)), key=lambda i: ml_fits[i].npar)
     rows = [_row(ml_fits[i]) for i in order]
     table = pd.DataFrame(rows, index=[names[i] for i in order], columns=COLUMNS[:5])
@@ -47,12 +58,36 @@ def likelihood_ratio_table(fits: Sequence[LinearMixedModel], names: Sequence[str
     table["df"] = df
     table["p_value"] = [stats.chi2.sf(c, d) if d > 0 else np.nan for c, d in zip(chisq, df)]
     table.attrs["refitted"] = refitted
-    table.attrs["note"] = (
-        f"refitted {', '.join(refitted)} by ML (instead of REML) to compare likelihoods"
-        if refitted
-        else ""
-    )
+    table.attrs["note"] = _refit_note(refitted)
     return table
+
+
+def is_reml(fit: Fit) -> bool:
+    """Whether the fit is a REML fit of a mixed model (whose criterion is not a likelihood)."""
+    return isinstance(fit, LinearMixedModel) and fit.reml
+
+
+def warn_refits(fits: Sequence[Fit], names: Sequence[str], stacklevel: int) -> list[str]:
+    """The names of the REML fits, which a likelihood comparison refits by ML, with a
+    `RefitWarning` naming them if there are any.
+
+    lme4 prints "refitting model(s) with ML (instead of REML)".  A Python warning says it
+    as visibly (shown once per call site by default) and can be silenced, or made an error,
+    by its class.  `stacklevel` is what the caller would pass to `warnings.warn`.
+    """
+    refitted = [name for fit, name in zip(fits, names) if is_reml(fit)]
+    if refitted:
+        warnings.warn(_refit_note(refitted), RefitWarning, stacklevel=stacklevel + 1)
+    return refitted
+
+
+def _refit_note(refitted: Sequence[str]) -> str:
+    if not refitted:
+        return ""
+    return (
+        f"refitting model(s) with ML (instead of REML): {', '.join(refitted)} refitted to "
+        "compare likelihoods"
+    )
 
 
 def as_ml(fit: LinearMixedModel) -> LinearMixedModel:
@@ -62,11 +97,16 @@ def as_ml(fit: LinearMixedModel) -> LinearMixedModel:
     return lmer(fit.formula.text, fit.frame.data, reml=False, optimizer=fit.optinfo.options)
 
 
-def check_same_data(fits: Sequence[LinearMixedModel]) -> None:
+def response(fit: Fit) -> np.ndarray:
+    """The response the fit used, shape (n,)."""
+    return fit.design.y if isinstance(fit, LinearMixedModel) else fit.y
+
+
+def check_same_data(fits: Sequence[Fit]) -> None:
     """Raise `DataError` unless every fit used the same number of rows and the same response."""
     first = fits[0]
     for fit in fits[1:]:
-        same = fit.nobs == first.nobs and np.array_equal(fit.design.y, first.design.y)
+        same = fit.nobs == first.nobs and np.array_equal(response(fit), response(first))
         if not same:
             raise DataError(
                 f"models were fitted to different data ({first.nobs} vs {fit.nobs} rows, or a "
@@ -75,5 +115,5 @@ def check_same_data(fits: Sequence[LinearMixedModel]) -> None:
             )
 
 
-def _row(fit: LinearMixedModel) -> list[float]:
-    return [fit.npar, fit.aic, fit.bic, fit.loglik, fit.deviance]
+def _row(fit: Fit) -> list[float]:
+    return [fit.npar, fit.aic, fit.bic, fit.loglik, -2 * fit.loglik]

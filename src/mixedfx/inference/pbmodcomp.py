@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mixedfx.inference.bootstrap import Refitter, draw_response
-from mixedfx.inference.lrt import as_ml, check_same_data
+from mixedfx.inference.lrt import as_ml, check_same_data, warn_refits
 from mixedfx.lmm import LinearMixedModel
 
 
@@ -23,6 +23,7 @@ def bootstrap_lrt(
     from scipy import stats
 
     check_same_data([small, large])
+    warn_refits([small, large], ["model1", "model2"], stacklevel=3)
     small, large = sorted((as_ml(small), as_ml(large)), key=lambda f: f.npar)
     observed = max(small.deviance - large.deviance, 0.0)
     refit_small, refit_large = Refitter.of(small), Refitter.of(large)

@@ -43,6 +43,12 @@ class VarianceParameters:
         """(θ̂, σ̂), shape (nθ + 1,)."""
         return np.append(self.fit.theta, self.fit.sigma)
 
+    @cached_property
+    def units(self) -> np.ndarray:
+        """The natural size of each varpar entry (`ProfiledDeviance.scale`; σ's is 1): where
+        an entry is zero, finite differences step by a fraction of it."""
+        return np.append(self._objective.scale(self.fit.theta), 1.0)
+
     def _factor(self, theta: np.ndarray) -> Factor:
         factor = self._objective.factor(theta)
         if factor is None:
@@ -70,13 +76,20 @@ class VarianceParameters:
         """Asymptotic covariance of varpar, A = 2 H⁻¹.
 
         As lmerTest, H is inverted on its eigenvalues above 1e-8 only, so a flat direction
-        (a variance on its boundary) drops out instead of blowing up.
+        (a variance on its boundary) drops out instead of blowing up.  The eigenvalues are
+        those of S H S, S = diag(`units`): H in the parameters' natural units, where the rule
+        means the same for a covariate in any units (for θ of order one, S is near I and the
+        rule lmerTest's), and where the eigenvectors of a slope on a covariate of size 1e12
+        are not lost to rounding beside its Hessian entries of 1e24.
         """
-        values, vectors = np.linalg.eigh(hessian(self.deviance, self.varpar))
+        S = self.units
+        H = hessian(self.deviance, self.varpar, S)
+        values, vectors = np.linalg.eigh(S[:, None] * H * S[None, :])
         keep = values > 1e-8
-        return 2.0 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+        inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+        return 2.0 * S[:, None] * inverse * S[None, :]
 
     @cached_property
     def vcov_gradient(self) -> np.ndarray:
         """∂vcov(β̂)/∂varpar_i, shape (nθ + 1, p, p)."""
-        return jacobian(self.vcov, self.varpar)
+        return jacobian(self.vcov, self.varpar, self.units)
