@@ -32,7 +32,9 @@ def test_rmse_of_the_article_models_match_r() -> None:
 NAKAGAWA = json.loads((DATA / "nakagawa_r2.json").read_text())
 
 
-@pytest.mark.parametrize("ref", NAKAGAWA, ids=[f"{r['formula']}, reml={r['reml']}" for r in NAKAGAWA])
+@pytest.mark.parametrize(
+    "ref", NAKAGAWA, ids=[f"{r['formula']}, reml={r['reml']}" for r in NAKAGAWA]
+)
 def test_nakagawa_r2_matches_performance(ref: dict) -> None:
     """R's performance::r2_nakagawa (tests/data/r/nakagawa_r2.R), at R's tightly converged
     optimum; 1e-6 relative is the precision of our θ̂, on which R² depends to first order.

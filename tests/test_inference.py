@@ -17,6 +17,7 @@ from scipy import stats
 
 import mixedfx as mfx
 from mixedfx.inference.profile import VarianceScale
+from test_properties import balanced_one_way
 
 from conftest import DATA, case, case_frame, lmer_cases
 
@@ -70,12 +71,11 @@ def test_satterthwaite_matches_lmertest(name: str) -> None:
     _assert_p_values_follow(table)
 
 
-@pytest.mark.parametrize("name", [c for c in sorted(TIGHT) if "kenward_roger" in TIGHT[c]])
+# exam_reml left out: its 4059 rows make Kenward–Roger's dense n × n work take seconds
+@pytest.mark.parametrize("name", [c for c in SMALL if "kenward_roger" in TIGHT.get(c, {})])
 def test_kenward_roger_matches_pbkrtest(name: str) -> None:
     """pbkrtest's df, standard errors, t and p at the tight optimum.  Its derivatives are
     analytic, so its df depend less on θ̂ than Satterthwaite's: ours are within 3e-7."""
-    if name == "exam_reml":
-        pytest.skip("4059 rows: the dense n × n Kenward–Roger takes seconds")
     ref, fit, table = _t_test_table(name, "kenward-roger")
     kr = ref["kenward_roger"]
     np.testing.assert_allclose(table["df"], kr["df"], rtol=1e-6)
@@ -155,23 +155,6 @@ def _our_name(r_name: str, fit: mfx.LinearMixedModel) -> str:
     raise KeyError(r_name)
 
 
-def one_way_reml(Y: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """REML estimates (β, σ_b, σ) of a balanced one-way layout in closed form, per column of
-    Y (n × nsim): the ANOVA estimators, or σ_b = 0 and σ² = SST/(n − 1) when MSB ≤ MSW."""
-    labels, refs = np.unique(groups, return_inverse=True)
-    n, ell = len(groups), len(labels)
-    m = n // ell
-    grand = Y.mean(axis=0)
-    means = np.stack([Y[refs == g].mean(axis=0) for g in range(ell)])
-    ssb = m * ((means - grand) ** 2).sum(axis=0)
-    sst = ((Y - grand) ** 2).sum(axis=0)
-    msb, msw = ssb / (ell - 1), (sst - ssb) / (n - ell)
-    inside = msb > msw
-    sd = np.sqrt(np.where(inside, (msb - msw) / m, 0.0))
-    sigma = np.sqrt(np.where(inside, msw, sst / (n - 1)))
-    return np.column_stack([grand, sd, sigma])
-
-
 def test_bootstrap_is_reproducible_whatever_n_jobs() -> None:
     fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff"))
     one = mfx.bootstrap(fit, 20, seed=7, n_jobs=1)
@@ -198,7 +181,7 @@ def test_bootstrap_replicates_are_exact_refits_of_draws_from_the_model() -> None
     fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", data)
     nsim = 200
     estimates = mfx.bootstrap(fit, nsim, seed=11).estimates.to_numpy()
-    expected = one_way_reml(fit.simulate(nsim, seed=11), data["Batch"].to_numpy())
+    expected = balanced_one_way(fit.simulate(nsim, seed=11), data["Batch"].to_numpy(), reml=True)
     np.testing.assert_allclose(estimates[:, 0], expected[:, 0], rtol=1e-12)
     np.testing.assert_allclose(estimates[:, 1], expected[:, 1], rtol=0, atol=1e-4 * fit.sigma)
     np.testing.assert_allclose(estimates[:, 2], expected[:, 2], rtol=1e-5)

@@ -130,7 +130,9 @@ def test_level_labels_do_not_matter(seed: int, formula: str, reml: bool, missing
         atol=ESTIMATE * one.sigma,
     )
     if "f" in formula:
-        refactored = fit(formula, data.assign(f=data["f"].map({"lo": "z", "mid": "m", "hi": "a"})), reml)
+        refactored = fit(
+            formula, data.assign(f=data["f"].map({"lo": "z", "mid": "m", "hi": "a"})), reml
+        )
         assert refactored.objective == pytest.approx(one.objective, rel=OBJECTIVE)
         np.testing.assert_allclose(refactored.fitted, one.fitted, atol=ESTIMATE * one.sigma)
 
@@ -180,7 +182,9 @@ def test_scaling_y_scales_the_estimates(
 
 
 @PROPERTY
-@given(seed=seeds, formula=design, reml=st.booleans(), missing=st.booleans(), shift=st.floats(-5, 5))
+@given(
+    seed=seeds, formula=design, reml=st.booleans(), missing=st.booleans(), shift=st.floats(-5, 5)
+)
 def test_shifting_a_covariate_changes_only_the_intercept(
     seed: int, formula: str, reml: bool, missing: bool, shift: float
 ) -> None:
@@ -207,3 +211,65 @@ def test_missing_rows_are_the_rows_left_out(seed: int, formula: str, reml: bool)
     one = fit(formula, data, reml)
     assert one.nobs == len(data.dropna())
     assert_same_fit(one, fit(formula, data.dropna(), reml))
+
+
+def balanced_one_way(Y: np.ndarray, groups: np.ndarray, reml: bool) -> np.ndarray:
+    """Estimates (β, σ_b, σ) of y ~ 1 + (1 | g) in a balanced layout, in closed form, for each
+    column of Y (n × nsim); shape (nsim, 3).  With SSB and SSW the between- and within-group
+    sums of squares: β = ȳ, σ² = SSW/(n − ℓ) and σ² + mσ_b² = SSB/(ℓ − 1) (REML) or SSB/ℓ
+    (ML); when that leaves σ_b² ≤ 0, σ_b = 0 and σ² = SST/(n − 1) (REML) or SST/n (ML)."""
+    labels, refs = np.unique(groups, return_inverse=True)
+    n, ell = len(groups), len(labels)
+    m = n // ell
+    Y = Y.reshape(n, -1)
+    grand = Y.mean(axis=0)
+    means = np.stack([Y[refs == g].mean(axis=0) for g in range(ell)])
+    ssb = m * ((means - grand) ** 2).sum(axis=0)
+    sst = ((Y - grand) ** 2).sum(axis=0)
+    msw = (sst - ssb) / (n - ell)
+    between = ssb / (ell - 1 if reml else ell)
+    inside = between > msw
+    sd = np.sqrt(np.where(inside, (between - msw) / m, 0.0))
+    sigma = np.sqrt(np.where(inside, msw, sst / (n - 1 if reml else n)))
+    return np.column_stack([grand, sd, sigma])
+
+
+@PROPERTY
+@given(
+    seed=seeds,
+    ell=st.integers(3, 12),
+    m=st.integers(2, 8),
+    log10_ratio=st.floats(-1.5, 1),
+    reml=st.booleans(),
+)
+def test_balanced_one_way_fit_is_the_closed_form(
+    seed: int, ell: int, m: int, log10_ratio: float, reml: bool
+) -> None:
+    """The criterion at our θ̂ is the closed form's minimum (within `OBJECTIVE`; never below
+    it beyond rounding), β̂ = ȳ whatever θ, and σ̂, σ̂_b agree to 1e-4 (σ̂_b absolutely,
+    in units of σ̂): a deviance flat to 1e-8 leaves θ that uncertain (measured: 6e-5)."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(ell), m)
+    y = 5 + 10**log10_ratio * rng.normal(size=ell)[g] + rng.normal(size=g.size)
+    one = fit("y ~ 1 + (1 | g)", pd.DataFrame({"y": y, "g": g}), reml)
+    beta, sd_b, sigma = balanced_one_way(y, g, reml)[0]
+    minimum = one.deviance_function()(np.array([sd_b / sigma]))
+    assert -1e-12 * abs(minimum) <= one.objective - minimum <= OBJECTIVE * abs(minimum)
+    assert one.fixef.iloc[0] == pytest.approx(beta, rel=1e-12)
+    assert one.sigma == pytest.approx(sigma, rel=1e-4)
+    assert one.varcorr["sdcor"].iloc[0] == pytest.approx(sd_b, rel=1e-4, abs=1e-4 * sigma)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the stopping rule's curvature estimate (sᵀy/sᵀs) misjudges an ill-conditioned θ "
+    "(an uncentred slope: θ entries 9.5 and 0.024): the fit stops 3.8e-6 above the minimum "
+    "and reports convergence; for optimize.py's owner",
+)
+def test_an_uncentred_random_slope_reaches_the_minimum() -> None:
+    """Found by the shift property with shifts up to ±20: x − 15.64 in a random-slope model.
+    The shifted model has the unshifted one's likelihood (BOBYQA run to 1e-14 agrees to 4e-12)."""
+    data = random_data(1314950, missing=False)
+    one = fit("y ~ x + (1 + x | a)", data, reml=True)
+    shifted = fit("y ~ x + (1 + x | a)", data.assign(x=data["x"] - 15.642768770709914), True)
+    assert shifted.objective == pytest.approx(one.objective, rel=OBJECTIVE)
