@@ -1,4 +1,5 @@
-"""Invariances a correct fit must have: row order, level names, scale of y, the caller's data."""
+"""Invariances a correct fit must have, on the reference data sets: row order, level names,
+REML against ML, the caller's data.  `test_properties` checks these and more on random designs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pandas as pd
 import pytest
 
 import mixedfx as mfx
+from test_properties import assert_same_fit
 
 from conftest import case, case_frame
 
@@ -19,13 +21,6 @@ FORMULAS = {
 
 def load(name: str) -> pd.DataFrame:
     return case_frame(case(name))
-
-
-def assert_same_fit(a: mfx.LinearMixedModel, b: mfx.LinearMixedModel) -> None:
-    assert a.objective == pytest.approx(b.objective, rel=1e-9)
-    np.testing.assert_allclose(a.fixef.to_numpy(), b.fixef.to_numpy(), rtol=1e-6)
-    np.testing.assert_allclose(a.theta, b.theta, rtol=1e-4, atol=1e-6)
-    assert a.sigma == pytest.approx(b.sigma, rel=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))
@@ -49,17 +44,6 @@ def test_level_names_do_not_matter(name: str) -> None:
     relabelled = mfx.lmer(FORMULAS[name], renamed)
     assert_same_fit(fit, relabelled)
     np.testing.assert_allclose(relabelled.fitted, fit.fitted, rtol=1e-6)
-
-
-def test_scaling_y_scales_estimates() -> None:
-    data = load("sleepstudy_slopes_reml")
-    fit = mfx.lmer(FORMULAS["sleepstudy_slopes_reml"], data)
-    scaled = mfx.lmer(
-        FORMULAS["sleepstudy_slopes_reml"], data.assign(Reaction=data["Reaction"] / 1000)
-    )
-    np.testing.assert_allclose(scaled.fixef.to_numpy() * 1000, fit.fixef.to_numpy(), rtol=1e-6)
-    assert scaled.sigma * 1000 == pytest.approx(fit.sigma, rel=1e-6)
-    np.testing.assert_allclose(scaled.theta, fit.theta, rtol=1e-4)
 
 
 def test_reml_and_ml_relate_as_they_should() -> None:
