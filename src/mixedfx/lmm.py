@@ -340,16 +340,21 @@ class LinearMixedModel:
 
     @property
     def coef(self) -> dict[str, pd.DataFrame]:
-        """lme4's ``coef()``: fixed effects plus each level's random effects, all fixed columns."""
+        """lme4's ``coef()``: fixed effects plus each level's random effects.
+
+        As lme4's ``coef.merMod``, every factor's table has the same columns: first the
+        random-effect coefficients of any factor that are not fixed effects (0 where a factor
+        has no such random effect), then the fixed effects in their order.
+        """
+        fixef = self.fixef
+        random_only = [c for f in self.ranef.values() for c in f.columns if c not in fixef.index]
+        base = pd.concat([pd.Series(0.0, index=list(dict.fromkeys(random_only))), fixef])
         out = {}
         for name, frame in self.ranef.items():
             table = pd.DataFrame(
-                np.tile(self._solution.beta, (len(frame), 1)),
-                index=frame.index,
-                columns=list(self.fixef_names),
+                np.tile(base.to_numpy(), (len(frame), 1)), index=frame.index, columns=base.index
             )
-            for col in frame.columns:
-                table[col] = frame[col] + table[col] if col in table else frame[col]
+            table[frame.columns] += frame
             out[name] = table
         return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -26,8 +27,9 @@ class Design:
     fixed
         X (n × p) and its encoding.
     terms
-        The random-effects terms, ordered by number of levels, largest first (stable), so
-        that the first diagonal block of the factor is the biggest and block diagonal.
+        The random-effects terms in lme4's order (`lme4_term_order`): the first has the most
+        levels, so that the first diagonal block of the factor is the biggest and block
+        diagonal.
     """
 
     y: np.ndarray
@@ -71,9 +73,20 @@ def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
             f"{frame.nobs} observations cannot estimate {fixed.X.shape[1]} fixed effects "
             "and the variance components; use more data or fewer predictors"
         )
-    ordered = sorted(terms, key=lambda t: -t.nlevels)
+    order = lme4_term_order([t.nlevels for t in terms])
     read_only(y, fixed.X, *(t.z for t in terms), *(t.factor.refs for t in terms))
-    return Design(y, fixed, tuple(ordered))
+    return Design(y, fixed, tuple(terms[i] for i in order))
+
+
+def lme4_term_order(nlevels: list[int]) -> list[int]:
+    """The positions of the terms in lme4's order (``mkReTrms``): as written when the numbers
+    of levels never increase, else ``rev(order(nlevels))``, by decreasing number of levels with
+    ties in reverse order of writing.  θ, VarCorr and ranef follow this order, so matching it
+    makes them line up with lme4's output element by element."""
+    if all(later <= earlier for earlier, later in pairwise(nlevels)):
+        return list(range(len(nlevels)))
+    ascending = sorted(range(len(nlevels)), key=lambda i: nlevels[i])  # stable, as R's order
+    return ascending[::-1]
 
 
 def read_only(*arrays: np.ndarray) -> None:
