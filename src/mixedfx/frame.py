@@ -1,6 +1,10 @@
 """Stage 2, frame: the columns a formula uses, with incomplete rows removed and counted.
 
 The caller's data frame is never modified: the frame holds a copy of the used columns only.
+Columns are checked here, where the message can name them: a column appearing twice, dates,
+complex numbers, lists, and infinite values all stop the fit (lme4: "NA/NaN/Inf in 'x'").
+Two types are read as R reads them: a logical predictor is a factor with levels FALSE and
+TRUE (coefficient ``xTRUE``), and pandas' ``string`` dtype is text, hence categorical.
 """
 
 from __future__ import annotations
@@ -11,10 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from formulaic.parser.types import Factor
 
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
 from mixedfx.formula.rsyntax import R_FUNCTIONS, expression_variables, parsed
+
+# pd.api.types.infer_dtype's names of dates and times
+_TEMPORAL = frozenset(
+    {"datetime64", "datetime", "date", "time", "timedelta64", "timedelta", "period"}
+)
 
 
 @dataclass(frozen=True)
@@ -24,16 +34,20 @@ class ModelFrame:
     Attributes
     ----------
     data
-        Copy of the used columns, complete rows only, index reset to 0..n-1.
+        Copy of the used columns, complete rows only, index reset to 0..n-1; logical columns
+        as R factors and ``string`` columns as text (`model_types`).
     rows
         Shape (n,): positions (0-based) of the kept rows in the caller's data frame.
     n_dropped
         Number of rows removed because a used variable was missing.
+    logical
+        The boolean columns read as factors; new data get the same reading.
     """
 
     data: pd.DataFrame
     rows: np.ndarray
     n_dropped: int
+    logical: tuple[str, ...] = ()
 
     @property
     def nobs(self) -> int:
@@ -42,13 +56,16 @@ class ModelFrame:
 
 def used_variables(formula: MixedFormula) -> list[str]:
     """The data columns `formula` reads, in first-use order (response, fixed, random)."""
-    response = list(formula_variables(formula.response))
+    response = list(formula_variables(formula.response_term))
     return list(dict.fromkeys(response + predictor_variables(formula, include_random=True)))
 
 
 def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[str]:
-    """The columns needed to predict: the fixed part's, and the random terms' if included."""
+    """The columns needed to predict: the fixed part's and the offset's, and the random
+    terms' if included."""
     names = list(formula_variables(formula.fixed))
+    if formula.offset_term is not None:
+        names.extend(formula_variables(formula.offset_term))
     for term in formula.random if include_random else ():
         names.extend(formula_variables(term.expr))
         names.extend(term.factors)
@@ -64,21 +81,44 @@ def formula_variables(formula: str) -> tuple[str, ...]:
     names: list[str] = []
     for term in parsed(formula):
         for factor in term.factors:
-            names.extend(expression_variables(str(factor.expr)))
+            if factor.eval_method == Factor.EvalMethod.LOOKUP:
+                names.append(str(factor.expr))  # a column name as it stands: `days.since`
+            else:
+                names.extend(expression_variables(str(factor.expr)))
     return tuple(n for n in dict.fromkeys(names) if n not in R_FUNCTIONS)
 
 
+@functools.lru_cache(maxsize=512)
+def computed_variables(formula: str) -> frozenset[str]:
+    """Columns read inside a Python expression of the formula (``I(x*2)``, ``np.log(x)``),
+    which see the column's values as they are."""
+    return frozenset(
+        name
+        for term in parsed(formula)
+        for factor in term.factors
+        if factor.eval_method == Factor.EvalMethod.PYTHON
+        for name in expression_variables(str(factor.expr))
+    )
+
+
 def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:
-    """Raise `UnknownColumnError` naming the columns of `columns` that `data` lacks."""
+    """Raise `UnknownColumnError` naming the columns of `columns` that `data` lacks, and
+    `DataError` for a column that appears twice."""
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise UnknownColumnError(
             f"column(s) {missing} named in the formula are not in the {role}; "
             f"it has columns {list(map(str, data.columns))}"
         )
+    if not data.columns.is_unique:
+        twice = [c for c in columns if (data.columns == c).sum() > 1]
+        if twice:
+            raise DataError(
+                f"column {twice[0]!r} appears twice in the {role}; rename or drop one of them"
+            )
 
 
-def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
+def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
     """Select the used columns of `data` and remove rows with a missing value in any of them.
 
     Raises
@@ -86,7 +126,8 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     UnknownColumnError
         A variable the formula names is not a column; the message lists the columns.
     DataError
-        `data` is not a data frame, or no rows are left.
+        `data` is not a data frame, has no rows or no complete rows, a column appears twice,
+        or a column holds values a model cannot read (`check_values`).
 
     Warns
     -----
@@ -96,6 +137,10 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     data = as_pandas(data)
     columns = used_variables(formula)
     check_columns(data, columns, "data")
+    if len(data) == 0:
+        raise DataError("the data have no rows")
+    grouping = {f for term in formula.random for f in term.factors}
+    check_values(data, columns, grouping)
     complete = _complete_rows(data, columns)
     n_dropped = len(data) - int(complete.sum())
     if n_dropped == len(data):
@@ -109,9 +154,103 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
             MissingValuesWarning,
             stacklevel=3,
         )
-    return ModelFrame(
-        _copy_rows(data, columns, complete, n_dropped), np.flatnonzero(complete), n_dropped
+    kept = _copy_rows(data, columns, complete, n_dropped)
+    logical = logical_columns(formula, kept)
+    return ModelFrame(model_types(kept, logical), np.flatnonzero(complete), n_dropped, logical)
+
+
+def check_values(data: pd.DataFrame, columns: list[str], grouping: set[str]) -> None:
+    """Raise `DataError` naming a used column whose values a model cannot read.
+
+    Every column must hold scalars (not lists); the response and the predictors must also
+    not be dates, times or complex numbers, and must be finite.  A grouping factor may be of
+    any scalar type: only its levels matter.
+    """
+    for name in columns:
+        column = data[name]
+        kind = _check_scalars(name, column)
+        if name not in grouping:
+            _check_predictor(name, column, kind)
+
+
+def _check_scalars(name: str, column: pd.Series) -> str:
+    """Raise `DataError` unless `column` holds one scalar per row; return pandas' name of
+    what it holds (``"floating"``, ``"string"``, ``"datetime64"``, ``"mixed"``, ...)."""
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind.startswith("mixed") and not all(map(pd.api.types.is_scalar, column)):
+        example = next(v for v in column if not pd.api.types.is_scalar(v))
+        raise DataError(
+            f"column {name!r} holds {type(example).__name__} values such as {example!r:.40}; "
+            "a column must hold one number or label per row"
+        )
+    return kind
+
+
+def _check_predictor(name: str, column: pd.Series, kind: str) -> None:
+    if kind in _TEMPORAL:
+        raise DataError(
+            f"column {name!r} holds dates or times ({kind}); convert {name} to numeric, e.g. "
+            f"days since the first: (data[{name!r}] - data[{name!r}].min()).dt.days"
+        )
+    if kind == "complex":
+        raise DataError(f"column {name!r} holds complex numbers; use their real part or modulus")
+    if column.dtype.kind == "f":
+        infinite = int(np.isinf(column.to_numpy(dtype=float, na_value=np.nan)).sum())
+        if infinite:
+            raise DataError(
+                f"column {name!r} holds {infinite} infinite value(s) (lme4: 'NA/NaN/Inf in "
+                f"{name}'); remove those rows or replace the values"
+            )
+
+
+def logical_columns(formula: MixedFormula, data: pd.DataFrame) -> tuple[str, ...]:
+    """The boolean predictors and grouping factors that R reads as factors (FALSE, TRUE):
+    those named as they stand, not computed with (``I(b * 2)`` sees the numbers 0 and 1)."""
+    response = set(formula_variables(formula.response_term))
+    parts = [formula.fixed, *(t.expr for t in formula.random)]
+    computed = set().union(*(computed_variables(p) for p in parts))
+    if formula.offset_term is not None:
+        computed |= computed_variables(formula.offset_term)
+    return tuple(
+        name
+        for name in data.columns
+        if pd.api.types.is_bool_dtype(data[name]) and name not in response | computed
     )
+
+
+def model_types(data: pd.DataFrame, logical: tuple[str, ...]) -> pd.DataFrame:
+    """`data` (a frame the model owns, changed in place and returned) with the `logical`
+    columns as R factors and pandas' ``string`` columns as text that formulaic encodes as
+    categories (it would read them as numbers)."""
+    for name in data.columns:
+        column = data[name]
+        if name in logical:
+            labels = np.where(column.to_numpy(dtype=bool), "TRUE", "FALSE")
+            data[name] = pd.Categorical(labels, categories=["FALSE", "TRUE"])
+        elif isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is pd.NA:
+            data[name] = column.astype(object)
+    return data
+
+
+def prediction_rows(
+    formula: MixedFormula, frame: ModelFrame, data: object, *, include_random: bool
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of new data that can be predicted, typed as the model frame, and which they
+    are: shape (m,) bool, False where a needed value is missing.
+
+    Raises
+    ------
+    UnknownColumnError, DataError
+        A needed column is missing, appears twice or holds values a model cannot read.
+    """
+    data = as_pandas(data)
+    needed = predictor_variables(formula, include_random=include_random)
+    check_columns(data, needed, "new data")
+    for name in needed:
+        _check_scalars(name, data[name])
+    complete = _complete_rows(data, needed)
+    rows = data.loc[complete, needed].reset_index(drop=True)
+    return model_types(rows, tuple(c for c in frame.logical if c in needed)), complete
 
 
 def _complete_rows(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -138,11 +277,9 @@ def _copy_rows(
     every = len(columns) == data.shape[1] and set(columns) == set(data.columns)
     if every:
         kept = data.copy()
-    elif data.columns.is_unique:
+    else:
         where = {name: i for i, name in enumerate(data.columns)}
         kept = data.take([where[c] for c in columns], axis=1)
-    else:
-        kept = data[columns]
     if n_dropped:
         kept = kept.loc[complete]
     if not kept.index.equals(pd.RangeIndex(len(kept))):
@@ -160,7 +297,10 @@ def as_pandas(data: object) -> pd.DataFrame:
         if isinstance(frame, pd.DataFrame):
             return frame
     if isinstance(data, dict):
-        return pd.DataFrame(data)
+        try:
+            return pd.DataFrame(data)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"cannot make a data frame of the dict of columns: {exc}") from None
     raise DataError(
         f"data must be a pandas DataFrame (or polars/pyarrow table, or dict of columns), "
         f"got {type(data).__name__}"

@@ -21,13 +21,7 @@ from mixedfx.crossprod import CrossProducts, cross_products
 from mixedfx.design import Design, build_design
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning
 from mixedfx.formula import MixedFormula, parse_formula
-from mixedfx.frame import (
-    ModelFrame,
-    as_pandas,
-    check_columns,
-    model_frame,
-    predictor_variables,
-)
+from mixedfx.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.objective import Factor, ProfiledDeviance
 from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
 from mixedfx.solution import Solution, conditional_covariances, solve
@@ -79,7 +73,8 @@ def lmer(
     FormulaError, DataError
         On a formula or data that cannot describe a model (see `mixedfx.errors`).
     """
-    parsed = parse_formula(formula)
+    data = as_pandas(data)
+    parsed = parse_formula(formula, data.columns)
     frame = model_frame(parsed, data)
     design = build_design(parsed, frame)
     A = cross_products(design)
@@ -388,12 +383,17 @@ class LinearMixedModel:
 
     @cached_property
     def fitted(self) -> np.ndarray:
-        """Fitted values Xβ̂ + Zb̂ over the rows used; shape (n,)."""
-        out = self.design.fixed.X @ self._solution.beta
+        """Fitted values Xβ̂ + Zb̂ + offset over the rows used; shape (n,)."""
+        out = self._population_fitted
         for term, b in zip(self.design.terms, self._solution.b):
             out = out + np.einsum("ik,ik->i", term.z, b[term.factor.refs])
         out.setflags(write=False)
         return out
+
+    @property
+    def _population_fitted(self) -> np.ndarray:
+        """Xβ̂ + offset over the rows used; shape (n,)."""
+        return self.design.fixed.X @ self._solution.beta + self.design.offset.values
 
     @property
     def residuals(self) -> np.ndarray:
@@ -426,16 +426,13 @@ class LinearMixedModel:
             Shape (m,); NaN where a needed value of `newdata` is missing.
         """
         if newdata is None:
-            return (
-                self.fitted.copy() if include_random else self.design.fixed.X @ self._solution.beta
-            )
-        data = as_pandas(newdata)
-        needed = predictor_variables(self.formula, include_random=include_random)
-        check_columns(data, needed, "new data")
-        complete = data[needed].notna().all(axis=1).to_numpy()
-        rows = data.loc[complete].reset_index(drop=True)
-        out = np.full(len(data), np.nan)
+            return self.fitted.copy() if include_random else self._population_fitted
+        rows, complete = prediction_rows(
+            self.formula, self.frame, newdata, include_random=include_random
+        )
+        out = np.full(len(complete), np.nan)
         out[complete] = self.design.fixed.matrix(rows) @ self._solution.beta
+        out[complete] += self.design.offset.on(rows)
         if include_random:
             for term, b in zip(self.design.terms, self._solution.b):
                 out[complete] += term.contribution(rows, b, allow_new_levels)

@@ -17,7 +17,6 @@ from mixedfx.design.columns import Columns, build_columns
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
 from mixedfx.formula import BarTerm
-from mixedfx.formula.rsyntax import R_FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -90,10 +89,7 @@ class RandomTerm:
 
     def covariates(self, data: pd.DataFrame) -> np.ndarray:
         """`z` for new rows, shape (m, k)."""
-        return np.asarray(
-            self.columns.spec.get_model_matrix(data, context=R_FUNCTIONS, na_action="ignore"),
-            dtype=float,
-        )
+        return self.columns.on(data)
 
     def contribution(self, data: pd.DataFrame, b: np.ndarray, allow_new_levels: bool) -> np.ndarray:
         """Row sums ``z_i · b[refs_i]`` for new data, shape (m,); 0 for unseen levels if allowed.
