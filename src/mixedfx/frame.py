@@ -19,9 +19,10 @@ from formulaic.parser.types import Factor
 
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
-from mixedfx.formula.rsyntax import R_FUNCTIONS, expression_variables, parsed
+from mixedfx.formula.rsyntax import CONTEXT_NAMES, expression_variables, parsed
 
-# pd.api.types.infer_dtype's names of dates and times
+# pd.api.types.infer_dtype's names of numbers (in object columns) and of dates and times
+_NUMBERS = frozenset({"integer", "floating", "mixed-integer-float", "decimal"})
 _TEMPORAL = frozenset(
     {"datetime64", "datetime", "date", "time", "timedelta64", "timedelta", "period"}
 )
@@ -74,7 +75,9 @@ def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[
 
 @functools.lru_cache(maxsize=512)
 def formula_variables(formula: str) -> tuple[str, ...]:
-    """Columns read by a one-sided formula's terms, in order (functions and ``np`` excluded).
+    """Columns read by a one-sided formula's terms, in order: the names looked up as they
+    stand (``days.since``, ``abs``), and the names inside expressions that are not functions
+    or modules of the evaluation context (``np``, ``contr``, ``Treatment``).
 
     Cached per text, as `parsed` is: walking the expressions' syntax trees costs as much as
     the rest of a small model's frame stage."""
@@ -82,10 +85,11 @@ def formula_variables(formula: str) -> tuple[str, ...]:
     for term in parsed(formula):
         for factor in term.factors:
             if factor.eval_method == Factor.EvalMethod.LOOKUP:
-                names.append(str(factor.expr))  # a column name as it stands: `days.since`
+                names.append(str(factor.expr))
             else:
-                names.extend(expression_variables(str(factor.expr)))
-    return tuple(n for n in dict.fromkeys(names) if n not in R_FUNCTIONS)
+                found = expression_variables(str(factor.expr))
+                names.extend(n for n in found if n not in CONTEXT_NAMES)
+    return tuple(dict.fromkeys(names))
 
 
 @functools.lru_cache(maxsize=512)
@@ -139,7 +143,7 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
     check_columns(data, columns, "data")
     if len(data) == 0:
         raise DataError("the data have no rows")
-    grouping = {f for term in formula.random for f in term.factors}
+    grouping = grouping_columns(formula)
     check_values(data, columns, grouping)
     complete = _complete_rows(data, columns)
     n_dropped = len(data) - int(complete.sum())
@@ -156,7 +160,21 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
         )
     kept = _copy_rows(data, columns, complete, n_dropped)
     logical = logical_columns(formula, kept)
-    return ModelFrame(model_types(kept, logical), np.flatnonzero(complete), n_dropped, logical)
+    typed = model_types(kept, logical, labels_only(formula))
+    return ModelFrame(typed, np.flatnonzero(complete), n_dropped, logical)
+
+
+def grouping_columns(formula: MixedFormula) -> set[str]:
+    """The columns whose interactions are grouping factors."""
+    return {f for term in formula.random for f in term.factors}
+
+
+def labels_only(formula: MixedFormula) -> set[str]:
+    """The grouping columns read for nothing else (their values are only labels)."""
+    values = set(formula_variables(formula.response_term))
+    values.update(predictor_variables(formula, include_random=False))
+    values.update(v for term in formula.random for v in formula_variables(term.expr))
+    return grouping_columns(formula) - values
 
 
 def check_values(data: pd.DataFrame, columns: list[str], grouping: set[str]) -> None:
@@ -166,11 +184,34 @@ def check_values(data: pd.DataFrame, columns: list[str], grouping: set[str]) -> 
     not be dates, times or complex numbers, and must be finite.  A grouping factor may be of
     any scalar type: only its levels matter.
     """
+    check_readable(data, columns, grouping)
     for name in columns:
         column = data[name]
-        kind = _check_scalars(name, column)
-        if name not in grouping:
-            _check_predictor(name, column, kind)
+        if name not in grouping and column.dtype.kind == "f":
+            infinite = int(np.isinf(column.to_numpy(dtype=float, na_value=np.nan)).sum())
+            if infinite:
+                raise DataError(
+                    f"column {name!r} holds {infinite} infinite value(s) (lme4: 'NA/NaN/Inf in "
+                    f"{name}'); remove those rows or replace the values"
+                )
+
+
+def check_readable(data: pd.DataFrame, columns: list[str], grouping: set[str]) -> None:
+    """Raise `DataError` naming a column that does not hold one scalar per row, or, unless it
+    is a grouping factor, holds dates, times or complex numbers."""
+    for name in columns:
+        kind = _check_scalars(name, data[name])
+        if name in grouping:
+            continue
+        if kind in _TEMPORAL:
+            raise DataError(
+                f"column {name!r} holds dates or times ({kind}); convert {name} to numeric, e.g. "
+                f"days since the first: (data[{name!r}] - data[{name!r}].min()).dt.days"
+            )
+        if kind == "complex":
+            raise DataError(
+                f"column {name!r} holds complex numbers; use their real part or modulus"
+            )
 
 
 def _check_scalars(name: str, column: pd.Series) -> str:
@@ -184,23 +225,6 @@ def _check_scalars(name: str, column: pd.Series) -> str:
             "a column must hold one number or label per row"
         )
     return kind
-
-
-def _check_predictor(name: str, column: pd.Series, kind: str) -> None:
-    if kind in _TEMPORAL:
-        raise DataError(
-            f"column {name!r} holds dates or times ({kind}); convert {name} to numeric, e.g. "
-            f"days since the first: (data[{name!r}] - data[{name!r}].min()).dt.days"
-        )
-    if kind == "complex":
-        raise DataError(f"column {name!r} holds complex numbers; use their real part or modulus")
-    if column.dtype.kind == "f":
-        infinite = int(np.isinf(column.to_numpy(dtype=float, na_value=np.nan)).sum())
-        if infinite:
-            raise DataError(
-                f"column {name!r} holds {infinite} infinite value(s) (lme4: 'NA/NaN/Inf in "
-                f"{name}'); remove those rows or replace the values"
-            )
 
 
 def logical_columns(formula: MixedFormula, data: pd.DataFrame) -> tuple[str, ...]:
@@ -218,17 +242,24 @@ def logical_columns(formula: MixedFormula, data: pd.DataFrame) -> tuple[str, ...
     )
 
 
-def model_types(data: pd.DataFrame, logical: tuple[str, ...]) -> pd.DataFrame:
-    """`data` (a frame the model owns, changed in place and returned) with the `logical`
-    columns as R factors and pandas' ``string`` columns as text that formulaic encodes as
-    categories (it would read them as numbers)."""
+def model_types(data: pd.DataFrame, logical: tuple[str, ...], labels: set[str]) -> pd.DataFrame:
+    """`data` (a frame the model owns, changed in place and returned) with each column's
+    values read as R reads them: the `logical` columns as factors; pandas' ``string``
+    columns as text that formulaic encodes as categories (it would read them as numbers);
+    numbers held in object columns as numbers (formulaic would take them for labels),
+    except in the columns that are only `labels` (grouping factors), whose values must stay
+    exactly as they are (large integer ids would merge as floats)."""
     for name in data.columns:
         column = data[name]
         if name in logical:
-            labels = np.where(column.to_numpy(dtype=bool), "TRUE", "FALSE")
-            data[name] = pd.Categorical(labels, categories=["FALSE", "TRUE"])
+            text = np.where(column.to_numpy(dtype=bool), "TRUE", "FALSE")
+            data[name] = pd.Categorical(text, categories=["FALSE", "TRUE"])
         elif isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is pd.NA:
             data[name] = column.astype(object)
+        elif name in labels:
+            continue
+        elif column.dtype == object and pd.api.types.infer_dtype(column) in _NUMBERS:
+            data[name] = column.astype(float)
     return data
 
 
@@ -246,11 +277,11 @@ def prediction_rows(
     data = as_pandas(data)
     needed = predictor_variables(formula, include_random=include_random)
     check_columns(data, needed, "new data")
-    for name in needed:
-        _check_scalars(name, data[name])
+    check_readable(data, needed, grouping_columns(formula))
     complete = _complete_rows(data, needed)
     rows = data.loc[complete, needed].reset_index(drop=True)
-    return model_types(rows, tuple(c for c in frame.logical if c in needed)), complete
+    logical = tuple(c for c in frame.logical if c in needed)
+    return model_types(rows, logical, labels_only(formula)), complete
 
 
 def _complete_rows(data: pd.DataFrame, columns: list[str]) -> np.ndarray:

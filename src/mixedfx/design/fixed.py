@@ -95,7 +95,7 @@ def response_vector(response: str, data: pd.DataFrame) -> np.ndarray:
     if mm.shape[1] != 1:
         raise DataError(
             f"the response {response!r} must be one numeric column, got {mm.shape[1]} columns "
-            f"{list(map(str, mm.columns))}; it may be text or a category: convert it to numbers"
+            f"({', '.join(map(str, mm.columns[:2]))}, ...): convert it to numbers"
         )
     y = np.asarray(mm, dtype=float)[:, 0]
     check_finite(y[:, None], (response,))

@@ -102,7 +102,8 @@ class RandomTerm:
         codes = self.factor.codes(data)
         unseen = codes < 0
         if unseen.any() and not allow_new_levels:
-            labels = sorted(set(np.asarray(_labels(data, self.factor.columns))[unseen]))
+            new = np.asarray(_labels(data, self.factor.columns))[unseen]
+            labels = sorted({str(label) for label in new})
             raise NewLevelError(
                 f"grouping factor {self.factor.name!r} has level(s) {labels[:5]} not seen in "
                 "fitting; pass allow_new_levels=True to predict them at the population level"

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from formulaic import Formula
 from formulaic.errors import FormulaicError
 from formulaic.parser.types import Factor
 
@@ -150,6 +151,8 @@ def _parse(formula: str) -> MixedFormula:
         elif offset is not None:
             if summand.sign == "-":
                 raise FormulaError("an offset cannot be subtracted", formula, summand.start)
+            if not offset.group(1).strip():
+                raise FormulaError("offset() needs an expression", formula, summand.start)
             offsets.append(r_syntax(offset.group(1)))
         else:
             fixed_parts.append(f"{summand.sign} {summand.text}")
@@ -181,12 +184,14 @@ def _join_fixed(parts: list[str]) -> str:
     return text[1:].strip() if text.startswith("+") else text
 
 
-def _check_part(part: str, what: str, formula: str, where: int) -> None:
+def _check_part(part: str, what: str, formula: str, where: int) -> Formula:
+    """formulaic's parse of a part of `formula`, its errors as `FormulaError`."""
     try:
-        parsed(part)
-    except FormulaicError as exc:
+        return parsed(part)
+    except (FormulaicError, SyntaxError) as exc:
         first_line = str(exc).splitlines()[0]
-        raise FormulaError(f"cannot read {what} {part!r}: {first_line}", formula, where) from None
+        shown = part if len(part) <= 80 else f"{part[:60]}…{part[-15:]}"
+        raise FormulaError(f"cannot read {what} {shown!r}: {first_line}", formula, where) from None
 
 
 def _expand_dots(formula: str, dots: list[int], columns: tuple[str, ...]) -> str:
@@ -254,12 +259,7 @@ def _grouping_column(raw: str, bar: RawBar, formula: str) -> tuple[str, str]:
 
 def _uncorrelated_exprs(bar: RawBar, formula: str) -> list[str]:
     """``1 + x + z`` → ``["1", "0 + x", "0 + z"]``: one uncorrelated term per formula term."""
-    try:
-        terms = list(parsed(r_syntax(bar.lhs)))
-    except FormulaicError as exc:
-        raise FormulaError(
-            f"cannot read {bar.lhs!r}: {str(exc).splitlines()[0]}", formula, bar.start
-        ) from None
+    terms = _check_part(r_syntax(bar.lhs), "the random-effects term", formula, bar.start)
     texts = [":".join(_factor_text(f) for f in term.factors) for term in terms]
     return ["1" if t == "1" else f"0 + {t}" for t in texts]
 

@@ -29,6 +29,9 @@ R_FUNCTIONS: dict[str, object] = {
 }
 
 
+# The names formulas evaluate in: formulaic's transforms (np, log, C, contr, ...) and ours.
+CONTEXT_NAMES = frozenset(TRANSFORMS) | frozenset(R_FUNCTIONS)
+
 # An R name (letters, digits, '.', '_'; not starting with a digit or '.digit') or a number.
 _WORD = re.compile(r"\.?[^\W\d][\w.]*|\.?\d[\w.]*")
 
@@ -69,7 +72,7 @@ def quote_dotted_names(text: str) -> str:
         i = word.end()
         called = text[i:].lstrip().startswith("(")
         is_column = "." in name and not name.lstrip(".")[:1].isdigit() and not called
-        context = name.split(".", 1)[0] in TRANSFORMS or name.split(".", 1)[0] in R_FUNCTIONS
+        context = name.split(".", 1)[0] in CONTEXT_NAMES
         out.append(f"`{name}`" if is_column and not context else name)
     return "".join(out)
 
