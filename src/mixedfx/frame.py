@@ -1,10 +1,8 @@
 """Stage 2, frame: the columns a formula uses, with incomplete rows removed and counted.
 
 The caller's data frame is never modified: the frame holds a copy of the used columns only.
-Columns are checked here, where the message can name them: a column appearing twice, dates,
-complex numbers, lists, and infinite values all stop the fit (lme4: "NA/NaN/Inf in 'x'").
-Two types are read as R reads them: a logical predictor is a factor with levels FALSE and
-TRUE (coefficient ``xTRUE``), and pandas' ``string`` dtype is text, hence categorical.
+Columns are checked here, where the message can name them (a column appearing twice here,
+what the values are in `mixedfx.scan`), and typed as R reads them.
 """
 
 from __future__ import annotations
@@ -20,12 +18,7 @@ from formulaic.parser.types import Factor
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
 from mixedfx.formula.rsyntax import CONTEXT_NAMES, expression_variables, parsed
-
-# pd.api.types.infer_dtype's names of numbers (in object columns) and of dates and times
-_NUMBERS = frozenset({"integer", "floating", "mixed-integer-float", "decimal"})
-_TEMPORAL = frozenset(
-    {"datetime64", "datetime", "date", "time", "timedelta64", "timedelta", "period"}
-)
+from mixedfx.scan import check_finite, check_kinds, logical_columns, model_types, scan_columns
 
 
 @dataclass(frozen=True)
@@ -131,7 +124,7 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
         A variable the formula names is not a column; the message lists the columns.
     DataError
         `data` is not a data frame, has no rows or no complete rows, a column appears twice,
-        or a column holds values a model cannot read (`check_values`).
+        or a column holds values a model cannot read (`mixedfx.scan`).
 
     Warns
     -----
@@ -143,25 +136,26 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
     check_columns(data, columns, "data")
     if len(data) == 0:
         raise DataError("the data have no rows")
+    scan = scan_columns(data, columns)
     grouping = grouping_columns(formula)
-    check_values(data, columns, grouping)
-    complete = _complete_rows(data, columns)
-    n_dropped = len(data) - int(complete.sum())
+    check_kinds(scan, grouping)
+    n_dropped = len(data) - int(scan.complete.sum())
     if n_dropped == len(data):
         raise DataError(
             f"no rows left after removing {n_dropped} row(s) with missing values in {columns}; "
             "check those columns for NaN/None"
         )
+    check_finite(scan, grouping)
     if n_dropped:
         warnings.warn(
             f"{n_dropped} of {len(data)} rows had missing values in {columns} and were removed",
             MissingValuesWarning,
             stacklevel=3,
         )
-    kept = _copy_rows(data, columns, complete, n_dropped)
-    logical = logical_columns(formula, kept)
-    typed = model_types(kept, logical, labels_only(formula))
-    return ModelFrame(typed, np.flatnonzero(complete), n_dropped, logical)
+    kept = _copy_rows(data, columns, scan.complete, n_dropped)
+    logical = logical_columns(scan, computed_columns(formula))
+    typed = model_types(kept, scan, logical, labels_only(formula))
+    return ModelFrame(typed, np.flatnonzero(scan.complete), n_dropped, logical)
 
 
 def grouping_columns(formula: MixedFormula) -> set[str]:
@@ -177,90 +171,14 @@ def labels_only(formula: MixedFormula) -> set[str]:
     return grouping_columns(formula) - values
 
 
-def check_values(data: pd.DataFrame, columns: list[str], grouping: set[str]) -> None:
-    """Raise `DataError` naming a used column whose values a model cannot read.
-
-    Every column must hold scalars (not lists); the response and the predictors must also
-    not be dates, times or complex numbers, and must be finite.  A grouping factor may be of
-    any scalar type: only its levels matter.
-    """
-    check_readable(data, columns, grouping)
-    for name in columns:
-        column = data[name]
-        if name not in grouping and column.dtype.kind == "f":
-            infinite = int(np.isinf(column.to_numpy(dtype=float, na_value=np.nan)).sum())
-            if infinite:
-                raise DataError(
-                    f"column {name!r} holds {infinite} infinite value(s) (lme4: 'NA/NaN/Inf in "
-                    f"{name}'); remove those rows or replace the values"
-                )
-
-
-def check_readable(data: pd.DataFrame, columns: list[str], grouping: set[str]) -> None:
-    """Raise `DataError` naming a column that does not hold one scalar per row, or, unless it
-    is a grouping factor, holds dates, times or complex numbers."""
-    for name in columns:
-        kind = _check_scalars(name, data[name])
-        if name in grouping:
-            continue
-        if kind in _TEMPORAL:
-            raise DataError(
-                f"column {name!r} holds dates or times ({kind}); convert {name} to numeric, e.g. "
-                f"days since the first: (data[{name!r}] - data[{name!r}].min()).dt.days"
-            )
-        if kind == "complex":
-            raise DataError(
-                f"column {name!r} holds complex numbers; use their real part or modulus"
-            )
-
-
-def _check_scalars(name: str, column: pd.Series) -> str:
-    """Raise `DataError` unless `column` holds one scalar per row; return pandas' name of
-    what it holds (``"floating"``, ``"string"``, ``"datetime64"``, ``"mixed"``, ...)."""
-    kind = pd.api.types.infer_dtype(column, skipna=True)
-    if kind.startswith("mixed") and not all(map(pd.api.types.is_scalar, column)):
-        example = next(v for v in column if not pd.api.types.is_scalar(v))
-        raise DataError(
-            f"column {name!r} holds {type(example).__name__} values such as {example!r:.40}; "
-            "a column must hold one number or label per row"
-        )
-    return kind
-
-
-def logical_columns(formula: MixedFormula, data: pd.DataFrame) -> tuple[str, ...]:
-    """The boolean predictors and grouping factors that R reads as factors (FALSE, TRUE):
-    those named as they stand, not computed with (``I(b * 2)`` sees the numbers 0 and 1)."""
-    response = set(formula_variables(formula.response_term))
+def computed_columns(formula: MixedFormula) -> set[str]:
+    """The response's columns and those read inside expressions (``I(b * 2)``), which see a
+    column's values as they are."""
     parts = [formula.fixed, *(t.expr for t in formula.random)]
-    computed = set().union(*(computed_variables(p) for p in parts))
     if formula.offset_term is not None:
-        computed |= computed_variables(formula.offset_term)
-    return tuple(
-        name
-        for name in data.columns
-        if pd.api.types.is_bool_dtype(data[name]) and name not in response | computed
-    )
-
-
-def model_types(data: pd.DataFrame, logical: tuple[str, ...], labels: set[str]) -> pd.DataFrame:
-    """`data` (a frame the model owns, changed in place and returned) with each column's
-    values read as R reads them: the `logical` columns as factors; pandas' ``string``
-    columns as text that formulaic encodes as categories (it would read them as numbers);
-    numbers held in object columns as numbers (formulaic would take them for labels),
-    except in the columns that are only `labels` (grouping factors), whose values must stay
-    exactly as they are (large integer ids would merge as floats)."""
-    for name in data.columns:
-        column = data[name]
-        if name in logical:
-            text = np.where(column.to_numpy(dtype=bool), "TRUE", "FALSE")
-            data[name] = pd.Categorical(text, categories=["FALSE", "TRUE"])
-        elif isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is pd.NA:
-            data[name] = column.astype(object)
-        elif name in labels:
-            continue
-        elif column.dtype == object and pd.api.types.infer_dtype(column) in _NUMBERS:
-            data[name] = column.astype(float)
-    return data
+        parts.append(formula.offset_term)
+    computed = set(formula_variables(formula.response_term))
+    return computed.union(*(computed_variables(p) for p in parts))
 
 
 def prediction_rows(
@@ -277,23 +195,11 @@ def prediction_rows(
     data = as_pandas(data)
     needed = predictor_variables(formula, include_random=include_random)
     check_columns(data, needed, "new data")
-    check_readable(data, needed, grouping_columns(formula))
-    complete = _complete_rows(data, needed)
-    rows = data.loc[complete, needed].reset_index(drop=True)
+    scan = scan_columns(data, needed)
+    check_kinds(scan, grouping_columns(formula))
+    rows = data.loc[scan.complete, needed].reset_index(drop=True)
     logical = tuple(c for c in frame.logical if c in needed)
-    return model_types(rows, logical, labels_only(formula)), complete
-
-
-def _complete_rows(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Shape (len(data),), bool: no used column missing.  Column by column, which takes a
-    third of the time of pandas' frame-wide ``notna().all(axis=1)`` on small frames."""
-    complete = np.ones(len(data), dtype=bool)
-    for column in columns:
-        values = data[column].to_numpy()
-        if values.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
-            continue
-        complete &= ~(np.isnan(values) if values.dtype.kind == "f" else pd.isna(values))
-    return complete
+    return model_types(rows, scan, logical, labels_only(formula)), scan.complete
 
 
 def _copy_rows(
