@@ -53,7 +53,8 @@ def lmer(
     ----------
     formula
         ``"y ~ x + (1 + x | g)"``: fixed effects in formulaic's syntax plus bar terms
-        ``(expr | g)``, ``(expr || g)``, nested ``(1 | a/b)`` and interactions ``(1 | a:b)``.
+        ``(expr | g)``, ``(expr || g)``, nested ``(1 | a/b)`` and interactions ``(1 | a:b)``;
+        ``offset(o)`` terms; ``.`` for the other columns (`mixedfx.formula.mixed`).
     data
         One row per observation.  Not modified; rows with a missing value in a used column
         are removed and counted.
