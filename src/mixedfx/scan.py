@@ -126,19 +126,20 @@ def logical_columns(scan: ColumnScan, computed: set[str]) -> tuple[str, ...]:
 def model_types(
     data: pd.DataFrame, scan: ColumnScan, logical: tuple[str, ...], labels: set[str]
 ) -> pd.DataFrame:
-    """`data` (a frame the model owns, changed in place and returned) with its columns read
-    as R reads them: the `logical` columns as factors; pandas' ``string`` columns as text
-    that formulaic encodes as categories (it would read them as numbers); numbers stored as
-    objects as numbers (formulaic would take them for labels), except in columns that are
-    only `labels` (grouping factors), whose values must stay as they are (large integer ids
-    would merge as floats)."""
+    """`data` with its columns read as R reads them: the `logical` columns as factors;
+    pandas' ``string`` columns as text that formulaic encodes as categories (it would read
+    them as numbers); numbers stored as objects as numbers (formulaic would take them for
+    labels), except in columns that are only `labels` (grouping factors), whose values must
+    stay as they are (large integer ids would merge as floats).  A new frame when a column
+    changes, else `data` itself."""
+    changed: dict[str, pd.Series | pd.Categorical] = {}
     for name, kind in scan.kinds.items():
         dtype = scan.dtypes[name]
         if name in logical:
             text = np.where(data[name].to_numpy(dtype=bool), "TRUE", "FALSE")
-            data[name] = pd.Categorical(text, categories=["FALSE", "TRUE"])
+            changed[name] = pd.Categorical(text, categories=["FALSE", "TRUE"])
         elif isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
-            data[name] = data[name].astype(object)
+            changed[name] = data[name].astype(object)
         elif dtype == np.dtype(object) and kind in _NUMBERS and name not in labels:
-            data[name] = data[name].astype(float)
-    return data
+            changed[name] = data[name].astype(float)
+    return data.assign(**changed) if changed else data
