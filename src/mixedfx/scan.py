@@ -132,12 +132,13 @@ def model_types(
     labels), except in columns that are only `labels` (grouping factors), whose values must
     stay as they are (large integer ids would merge as floats).  A new frame when a column
     changes, else `data` itself."""
-    changed: dict[str, pd.Series | pd.Categorical] = {}
+    changed: dict[str, pd.Series] = {}
     for name, kind in scan.kinds.items():
         dtype = scan.dtypes[name]
         if name in logical:
             text = np.where(data[name].to_numpy(dtype=bool), "TRUE", "FALSE")
-            changed[name] = pd.Categorical(text, categories=["FALSE", "TRUE"])
+            factor = pd.Categorical(text, categories=["FALSE", "TRUE"])
+            changed[name] = pd.Series(factor, index=data.index)
         elif isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
             changed[name] = data[name].astype(object)
         elif dtype == np.dtype(object) and kind in _NUMBERS and name not in labels:
