@@ -15,6 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import mixedfx as mfx
 from mixedfx.errors import (
@@ -456,3 +458,45 @@ def test_inputs_read_as_lme4_reads_them(formula: str, make: Callable[[], pd.Data
 
 def test_empty_new_data_predicts_nothing(fits) -> None:
     assert fits["lmer"].predict(SLEEP.iloc[:0]).shape == (0,)
+
+
+def test_response_on_the_right_is_dropped_with_rs_warning() -> None:
+    # R: coef(lm(Reaction ~ Reaction + Days, sleepstudy)) is 251.40510, 10.46729, with the
+    # warning "the response appeared on the right-hand side and was dropped"; lmer the same.
+    for fit in (
+        mfx.lmer("Reaction ~ Reaction + Days + (1|Subject)", SLEEP),
+        mfx.lm("Reaction ~ Reaction + Days", SLEEP),
+    ):
+        np.testing.assert_allclose(fit.fixef, [251.4051048, 10.46728596], rtol=1e-8)
+    with pytest.warns(mfx.MixedFxWarning, match="response appeared on the right-hand side"):
+        fit = mfx.lmer("log(Reaction) ~ log(Reaction) + Days + (1|Subject)", SLEEP)
+    assert list(fit.fixef.index) == ["(Intercept)", "Days"]
+
+
+def test_dot_needs_the_columns() -> None:
+    with pytest.raises(FormulaError, match="stands for the data's columns"):
+        mfx.parse_formula("y ~ . + (1 | g)")
+
+
+TOKENS = [
+    *("Reaction", "Days", "Subject", "d.x", "`d.x`", "b", "~", "+", "-", "*", "/", ":", "|"),
+    *("||", "(", ")", "1", "0", "2", "log(", "I(", "offset(", "factor(", "C(", ".", "^", ","),
+    *("np.log(", "scale(", " ", "`", "'", "**", "%in%", "=", "[", "]", "1e-3", "nan", "inf"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(TOKENS), min_size=1, max_size=12).map("".join),
+    st.booleans(),
+    st.booleans(),
+)
+def test_any_formula_fits_or_names_its_problem(rhs: str, response: bool, bar: bool) -> None:
+    formula = ("Reaction ~ " if response else "") + rhs + (" + (1|Subject)" if bar else "")
+    data = SLEEP.assign(**{"d.x": SLEEP["Days"] * 1.5, "b": SLEEP["Days"] > 3})
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            mfx.lmer(formula, data)
+        except MixedFxError as exc:
+            assert str(exc).strip()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from formulaic import Formula
 from formulaic.errors import FormulaicError
 from formulaic.parser.types import Factor
 
-from mixedfx.errors import FormulaError
+from mixedfx.errors import FormulaError, MixedFxWarning
 from mixedfx.formula.bars import RawBar, as_bar, check_parentheses, rhs_summands
 from mixedfx.formula.rsyntax import dot_positions, expression_variables, parsed, r_syntax
 
@@ -76,6 +77,9 @@ class MixedFormula:
     offset
         The expressions of the ``offset(...)`` terms, whose sum enters the linear predictor
         with coefficient 1.
+    notices
+        Warnings to give each time the formula is used (R's, such as a response on the
+        right-hand side being dropped).
     """
 
     text: str
@@ -83,12 +87,13 @@ class MixedFormula:
     fixed: str
     random: tuple[BarTerm, ...]
     offset: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
 
     @property
     def response_term(self) -> str:
         """The response as one formulaic factor: a column name as it stands, an expression
         inside ``I()`` so that its operators are arithmetic (R's reading), not formula syntax."""
-        return self.response if _NAME.match(self.response) else f"I({self.response})"
+        return response_term(self.response)
 
     @property
     def offset_term(self) -> str | None:
@@ -96,6 +101,11 @@ class MixedFormula:
         if not self.offset:
             return None
         return f"0 + I({' + '.join(f'({e})' for e in self.offset)})"
+
+
+def response_term(response: str) -> str:
+    """`MixedFormula.response_term` of a left-hand side."""
+    return response if _NAME.match(response) else f"I({response})"
 
 
 def parse_formula(formula: str, columns: Iterable[object] | None = None) -> MixedFormula:
@@ -118,17 +128,20 @@ def parse_formula(formula: str, columns: Iterable[object] | None = None) -> Mixe
     if not isinstance(formula, str):
         raise FormulaError(f"the formula must be a string, got {type(formula).__name__}")
     try:
-        dots = dot_positions(formula)
-        if not dots:
-            return _parse(formula)
-        if columns is None:
-            raise FormulaError("'.' stands for the data's columns: give the data", formula, dots[0])
-        return _parse(_expand_dots(formula, dots, tuple(map(str, columns))))
+        text, dots = formula, dot_positions(formula)
+        if dots:
+            if columns is None:
+                raise FormulaError("'.' stands for the data's columns: pass them", formula, dots[0])
+            text = _expand_dots(formula, dots, tuple(map(str, columns)))
+        mixed = _parse(text)
     except RecursionError:
         raise FormulaError(
             f"the formula ({len(formula)} characters) is nested too deeply to read; "
             "compute long expressions as a column of the data first"
         ) from None
+    for notice in mixed.notices:
+        warnings.warn(notice, MixedFxWarning, stacklevel=3)
+    return mixed
 
 
 @functools.lru_cache(maxsize=512)
@@ -140,10 +153,23 @@ def _parse(formula: str) -> MixedFormula:
     lhs = formula[:tilde].strip()
     if not lhs:
         raise FormulaError("the formula has no response: write 'y ~ x + (1 | g)'", formula, 0)
+    fixed_parts, offsets, random = _read_rhs(formula, tilde + 1)
+    response = r_syntax(lhs)
+    fixed, notices = _without_response(r_syntax(_join_fixed(fixed_parts)), response, formula)
+    mixed = MixedFormula(formula, response, fixed, tuple(random), tuple(offsets), notices)
+    if mixed.offset_term is not None:
+        _check_part(mixed.offset_term, "the offset", formula, tilde + 1)
+    for term in random:
+        _check_part(term.expr, "the random-effects term", formula, tilde + 1)
+    return mixed
+
+
+def _read_rhs(formula: str, start: int) -> tuple[list[str], list[str], list[BarTerm]]:
+    """The right-hand side's fixed summands, offset expressions and expanded bar terms."""
     fixed_parts: list[str] = []
     offsets: list[str] = []
     random: list[BarTerm] = []
-    for summand in rhs_summands(formula, tilde + 1):
+    for summand in rhs_summands(formula, start):
         bar = as_bar(summand, formula)
         offset = _OFFSET.match(summand.text)
         if bar is not None:
@@ -156,13 +182,22 @@ def _parse(formula: str) -> MixedFormula:
             offsets.append(r_syntax(offset.group(1)))
         else:
             fixed_parts.append(f"{summand.sign} {summand.text}")
-    fixed = r_syntax(_join_fixed(fixed_parts))
-    _check_part(fixed, "the fixed-effects part", formula, tilde + 1)
-    mixed = MixedFormula(formula, r_syntax(lhs), fixed, tuple(random), tuple(offsets))
-    _check_part(mixed.response_term, "the response", formula, 0)
-    if mixed.offset_term is not None:
-        _check_part(mixed.offset_term, "the offset", formula, tilde + 1)
-    return mixed
+    return fixed_parts, offsets, random
+
+
+def _without_response(fixed: str, response: str, formula: str) -> tuple[str, tuple[str, ...]]:
+    """The fixed part less a term that is the response itself, as R's model.matrix drops it
+    (``y ~ y + x``); with R's warning when it does."""
+    start = formula.index("~") + 1
+    terms = _check_part(fixed, "the fixed-effects part", formula, start)
+    lhs = response_term(response)
+    factor = _check_part(f"0 + {lhs}", "the response", formula, 0)[0].factors[0]
+    same = str(factor.expr) if lhs == response else str(factor.expr)[2:-1]  # inside I()
+    for term in terms:
+        if len(term.factors) == 1 and str(term.factors[0].expr) == same:
+            dropped = f"{fixed} - {_factor_text(term.factors[0])}"
+            return dropped, ("the response appeared on the right-hand side and was dropped",)
+    return fixed, ()
 
 
 _OFFSET = re.compile(r"^offset\s*\((.*)\)$", re.DOTALL)
