@@ -500,3 +500,24 @@ def test_any_formula_fits_or_names_its_problem(rhs: str, response: bool, bar: bo
             mfx.lmer(formula, data)
         except MixedFxError as exc:
             assert str(exc).strip()
+
+
+@pytest.mark.parametrize(
+    ("nullable", "plain"),
+    [
+        (pd.array([1, None, 3, 4, 5, 6] * 30, dtype="Int64"), [1, np.nan, 3, 4, 5, 6] * 30),
+        (pd.array([0.5, None, 3.0] * 60, dtype="Float64"), [0.5, np.nan, 3.0] * 60),
+        (pd.array([True, None, False] * 60, dtype="boolean"), [True, None, False] * 60),
+    ],
+    ids=["Int64", "Float64", "boolean"],
+)
+def test_nullable_columns_with_missing_values(nullable: object, plain: list[object]) -> None:
+    expected = [
+        mfx.lmer(f, sleep(x=pd.Series(plain, dtype=object), g=plain))
+        for f in ("Reaction ~ x + (1|Subject)", "Reaction ~ Days + (1|g)")
+    ]
+    for formula, want in zip(("Reaction ~ x + (1|Subject)", "Reaction ~ Days + (1|g)"), expected):
+        with pytest.warns(mfx.MissingValuesWarning, match="60 of 180 rows|30 of 180 rows"):
+            fit = mfx.lmer(formula, sleep(x=nullable, g=nullable))
+        assert fit.objective == pytest.approx(want.objective, rel=1e-10)
+        assert list(fit.fixef.index) == list(want.fixef.index)

@@ -65,7 +65,8 @@ def scan_columns(data: pd.DataFrame, columns: list[str]) -> ColumnScan:
     for name in columns:
         column = data[name]
         kinds[name], dtypes[name] = _scalar_kind(name, column), column.dtype
-        if column.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
+        numpy = isinstance(column.dtype, np.dtype)
+        if numpy and column.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
             continue
         if column.dtype.kind == "f":
             values = column.to_numpy(dtype=float, na_value=np.nan)
