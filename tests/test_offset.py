@@ -7,6 +7,7 @@ tolerances) and, for lm, from R's ``lm``/``summary.lm``/``predict.lm`` as quoted
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,16 @@ def test_bad_offsets_are_named(formula: str, message: str) -> None:
     data = pd.read_csv(INPUTS / "offset.csv")
     with pytest.raises(mfx.MixedFxError, match=message), np.errstate(invalid="ignore"):
         mfx.lmer(formula, data)
+
+
+def test_likelihood_ratio_test_of_models_with_offsets_matches_lme4() -> None:
+    # R: anova(lmer(y ~ 1 + offset(log(e)) + (1 + x|g), d), lmer(y ~ x + offset(log(e)) +
+    # (1 + x|g), d)), d = offset.csv: AIC 285.0202480, 283.4395799; Chisq 3.580668102
+    data = pd.read_csv(INPUTS / "offset.csv")
+    small = mfx.lmer("y ~ 1 + offset(log(e)) + (1 + x | g)", data)
+    big = mfx.lmer("y ~ x + offset(log(e)) + (1 + x | g)", data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lme4's "refitting model(s) with ML"
+        table = mfx.anova(small, big)
+    np.testing.assert_allclose(table["aic"], [285.0202480, 283.4395799], atol=2e-6)
+    assert table["chisq"].iloc[1] == pytest.approx(3.580668102, abs=2e-5)
