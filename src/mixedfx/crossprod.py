@@ -1,5 +1,7 @@
 """Stage 4, cross-products: the blocks of A = [Z X y]ᵀ[Z X y], the only stage that reads all rows.
 
+Here y is the response less the offset (`Design.y_minus_offset`), the part Xβ + Zb models.
+
 The columns are split as [Z₁ | W] with W = [Z₂ … Z_m X y] (r columns):
 
 * ``A11`` = Z₁ᵀZ₁, block diagonal: one k₁ × k₁ block per level of the first (largest) term;
@@ -130,7 +132,7 @@ def _diagonal_blocks(term: RandomTerm, rows: slice) -> np.ndarray:
 
 def _sparse_products(design: Design, rows: slice) -> tuple[sp.csr_matrix, np.ndarray]:
     """WᵀZ₁ (sparse) and WᵀW (dense) of the given rows, W = [Z₂ … Z_m X y]."""
-    dense = np.column_stack([design.fixed.X[rows], design.y[rows]])
+    dense = np.column_stack([design.fixed.X[rows], design.y_minus_offset[rows]])
     W = sp.hstack(
         [*(term_matrix(t, rows) for t in design.terms[1:]), sp.csr_matrix(dense)], format="csr"
     )
@@ -148,6 +150,6 @@ def _dense_products(design: Design, rows: slice) -> tuple[np.ndarray, np.ndarray
         C[np.arange(n)[:, None], cols] = t.z[rows]
         start += t.q
     C[:, start:-1] = design.fixed.X[rows]
-    C[:, -1] = design.y[rows]
+    C[:, -1] = design.y_minus_offset[rows]
     WtC = C[:, q1:].T @ C
     return WtC[:, :q1], WtC[:, q1:]

@@ -1,6 +1,8 @@
 """Stage 2, frame: the columns a formula uses, with incomplete rows removed and counted.
 
 The caller's data frame is never modified: the frame holds a copy of the used columns only.
+Columns are checked here, where the message can name them (a column appearing twice here,
+what the values are in `mixedfx.scan`), and typed as R reads them.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from formulaic.parser.types import Factor
 
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
-from mixedfx.formula.rsyntax import R_FUNCTIONS, expression_variables, parsed
+from mixedfx.formula.rsyntax import CONTEXT_NAMES, expression_variables, parsed
 from mixedfx.messages import nearest, quote, quote_list
+from mixedfx.scan import check_finite, check_kinds, logical_columns, model_types, scan_columns
 
 
 @dataclass(frozen=True)
@@ -25,16 +29,20 @@ class ModelFrame:
     Attributes
     ----------
     data
-        Copy of the used columns, complete rows only, index reset to 0..n-1.
+        Copy of the used columns, complete rows only, index reset to 0..n-1; logical columns
+        as R factors and ``string`` columns as text (`model_types`).
     rows
         Shape (n,): positions (0-based) of the kept rows in the caller's data frame.
     n_dropped
         Number of rows removed because a used variable was missing.
+    logical
+        The boolean columns read as factors; new data get the same reading.
     """
 
     data: pd.DataFrame
     rows: np.ndarray
     n_dropped: int
+    logical: tuple[str, ...] = ()
 
     @property
     def nobs(self) -> int:
@@ -43,13 +51,16 @@ class ModelFrame:
 
 def used_variables(formula: MixedFormula) -> list[str]:
     """The data columns `formula` reads, in first-use order (response, fixed, random)."""
-    response = list(formula_variables(formula.response))
+    response = list(formula_variables(formula.response_term))
     return list(dict.fromkeys(response + predictor_variables(formula, include_random=True)))
 
 
 def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[str]:
-    """The columns needed to predict: the fixed part's, and the random terms' if included."""
+    """The columns needed to predict: the fixed part's and the offset's, and the random
+    terms' if included."""
     names = list(formula_variables(formula.fixed))
+    if formula.offset_term is not None:
+        names.extend(formula_variables(formula.offset_term))
     for term in formula.random if include_random else ():
         names.extend(formula_variables(term.expr))
         names.extend(term.factors)
@@ -58,20 +69,40 @@ def predictor_variables(formula: MixedFormula, *, include_random: bool) -> list[
 
 @functools.lru_cache(maxsize=512)
 def formula_variables(formula: str) -> tuple[str, ...]:
-    """Columns read by a one-sided formula's terms, in order (functions and ``np`` excluded).
+    """Columns read by a one-sided formula's terms, in order: the names looked up as they
+    stand (``days.since``, ``abs``), and the names inside expressions that are not functions
+    or modules of the evaluation context (``np``, ``contr``, ``Treatment``).
 
     Cached per text, as `parsed` is: walking the expressions' syntax trees costs as much as
     the rest of a small model's frame stage."""
     names: list[str] = []
     for term in parsed(formula):
         for factor in term.factors:
-            names.extend(expression_variables(str(factor.expr)))
-    return tuple(n for n in dict.fromkeys(names) if n not in R_FUNCTIONS)
+            if factor.eval_method == Factor.EvalMethod.LOOKUP:
+                names.append(str(factor.expr))
+            else:
+                found = expression_variables(str(factor.expr))
+                names.extend(n for n in found if n not in CONTEXT_NAMES)
+    return tuple(dict.fromkeys(names))
+
+
+@functools.lru_cache(maxsize=512)
+def computed_variables(formula: str) -> frozenset[str]:
+    """Columns read inside a Python expression of the formula (``I(x*2)``, ``np.log(x)``),
+    which see the column's values as they are."""
+    return frozenset(
+        name
+        for term in parsed(formula)
+        for factor in term.factors
+        if factor.eval_method == Factor.EvalMethod.PYTHON
+        for name in expression_variables(str(factor.expr))
+    )
 
 
 def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:
     """Raise `UnknownColumnError` naming the columns of `columns` that `data` lacks, the
-    nearest spellings of the first, and the columns there are (the first few of many)."""
+    nearest spellings of the first, and the columns there are (the first few of many); and
+    `DataError` for a column that appears twice."""
     missing = [c for c in columns if c not in data.columns]
     if missing:
         close = nearest(missing[0], data.columns)
@@ -80,9 +111,15 @@ def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:
             f"column(s) {quote_list(missing)} named in the formula are not in the {role}{hint}; "
             f"it has {data.shape[1]} columns {quote_list(data.columns)}"
         )
+    if not data.columns.is_unique:
+        twice = [c for c in columns if (data.columns == c).sum() > 1]
+        if twice:
+            raise DataError(
+                f"column {twice[0]!r} appears twice in the {role}; rename or drop one of them"
+            )
 
 
-def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
+def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
     """Select the used columns of `data` and remove rows with a missing value in any of them.
 
     Raises
@@ -90,7 +127,8 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     UnknownColumnError
         A variable the formula names is not a column; the message lists the columns.
     DataError
-        `data` is not a data frame, has no rows, or no rows are left.
+        `data` is not a data frame, has no rows or no complete rows, a column appears twice,
+        or a column holds values a model cannot read (`mixedfx.scan`).
 
     Warns
     -----
@@ -102,34 +140,70 @@ def model_frame(formula: MixedFormula, data: pd.DataFrame) -> ModelFrame:
     check_columns(data, columns, "data")
     if len(data) == 0:
         raise DataError("the data have no rows")
-    complete = _complete_rows(data, columns)
-    n_dropped = len(data) - int(complete.sum())
+    scan = scan_columns(data, columns)
+    grouping = grouping_columns(formula)
+    check_kinds(scan, grouping)
+    n_dropped = len(data) - int(scan.complete.sum())
     if n_dropped == len(data):
         raise DataError(
             f"no rows left after removing {n_dropped} row(s) with missing values in {columns}; "
             "check those columns for NaN/None"
         )
+    check_finite(scan, grouping)
     if n_dropped:
         warnings.warn(
             f"{n_dropped} of {len(data)} rows had missing values in {columns} and were removed",
             MissingValuesWarning,
             stacklevel=3,
         )
-    return ModelFrame(
-        _copy_rows(data, columns, complete, n_dropped), np.flatnonzero(complete), n_dropped
-    )
+    kept = _copy_rows(data, columns, scan.complete, n_dropped)
+    logical = logical_columns(scan, computed_columns(formula))
+    typed = model_types(kept, scan, logical, labels_only(formula))
+    return ModelFrame(typed, np.flatnonzero(scan.complete), n_dropped, logical)
 
 
-def _complete_rows(data: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Shape (len(data),), bool: no used column missing.  Column by column, which takes a
-    third of the time of pandas' frame-wide ``notna().all(axis=1)`` on small frames."""
-    complete = np.ones(len(data), dtype=bool)
-    for column in columns:
-        values = data[column].to_numpy()
-        if values.dtype.kind in "iub":  # numpy integers and booleans cannot be missing
-            continue
-        complete &= ~(np.isnan(values) if values.dtype.kind == "f" else pd.isna(values))
-    return complete
+def grouping_columns(formula: MixedFormula) -> set[str]:
+    """The columns whose interactions are grouping factors."""
+    return {f for term in formula.random for f in term.factors}
+
+
+def labels_only(formula: MixedFormula) -> set[str]:
+    """The grouping columns read for nothing else (their values are only labels)."""
+    values = set(formula_variables(formula.response_term))
+    values.update(predictor_variables(formula, include_random=False))
+    values.update(v for term in formula.random for v in formula_variables(term.expr))
+    return grouping_columns(formula) - values
+
+
+def computed_columns(formula: MixedFormula) -> set[str]:
+    """The response's columns and those read inside expressions (``I(b * 2)``), which see a
+    column's values as they are."""
+    parts = [formula.fixed, *(t.expr for t in formula.random)]
+    if formula.offset_term is not None:
+        parts.append(formula.offset_term)
+    computed = set(formula_variables(formula.response_term))
+    return computed.union(*(computed_variables(p) for p in parts))
+
+
+def prediction_rows(
+    formula: MixedFormula, frame: ModelFrame, data: object, *, include_random: bool
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of new data that can be predicted, typed as the model frame, and which they
+    are: shape (m,) bool, False where a needed value is missing.
+
+    Raises
+    ------
+    UnknownColumnError, DataError
+        A needed column is missing, appears twice or holds values a model cannot read.
+    """
+    data = as_pandas(data)
+    needed = predictor_variables(formula, include_random=include_random)
+    check_columns(data, needed, "new data")
+    scan = scan_columns(data, needed)
+    check_kinds(scan, grouping_columns(formula))
+    rows = data.loc[scan.complete, needed].reset_index(drop=True)
+    logical = tuple(c for c in frame.logical if c in needed)
+    return model_types(rows, scan, logical, labels_only(formula)), scan.complete
 
 
 def _copy_rows(
@@ -144,11 +218,9 @@ def _copy_rows(
     every = len(columns) == data.shape[1] and set(columns) == set(data.columns)
     if every:
         kept = data.copy()
-    elif data.columns.is_unique:
+    else:
         where = {name: i for i, name in enumerate(data.columns)}
         kept = data.take([where[c] for c in columns], axis=1)
-    else:
-        kept = data[columns]
     if n_dropped:
         kept = kept.loc[complete]
     if not kept.index.equals(pd.RangeIndex(len(kept))):
@@ -166,7 +238,10 @@ def as_pandas(data: object) -> pd.DataFrame:
         if isinstance(frame, pd.DataFrame):
             return frame
     if isinstance(data, dict):
-        return pd.DataFrame(data)
+        try:
+            return pd.DataFrame(data)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"cannot make a data frame of the dict of columns: {exc}") from None
     raise DataError(
         f"data must be a pandas DataFrame (or polars/pyarrow table, or dict of columns), "
         f"got {type(data).__name__}"

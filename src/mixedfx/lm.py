@@ -18,10 +18,11 @@ from scipy import stats
 from scipy.linalg import solve_triangular
 
 from mixedfx.design.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.design.offset import Offset, offset
 from mixedfx.errors import DataError, ExactFitWarning, FormulaError
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
-from mixedfx.frame import ModelFrame, as_pandas, check_columns, model_frame, predictor_variables
+from mixedfx.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 
 if TYPE_CHECKING:
     from mixedfx.report.lm_summary import LmSummary
@@ -62,21 +63,22 @@ def lm(formula: str, data: pd.DataFrame, *, safe: bool = False) -> LinearModel:
     DataError
         Too few observations for the coefficients, or the data errors of `lmer`.
     """
-    parsed = check_formula(formula, as_pandas(data).columns) if safe else parse_formula(formula)
+    data = as_pandas(data)
+    parsed = check_formula(formula, data.columns) if safe else parse_formula(formula, data.columns)
     if parsed.random:
         raise FormulaError(
             f"{formula!r} has random-effects terms; fit it with mixedfx.lmer, or drop the "
             "( | ) terms for ordinary least squares"
         )
     frame = model_frame(parsed, data)
-    y = response_vector(parsed.response, frame.data)
+    y = response_vector(parsed.response_term, frame.data)
     fixed = fixed_design(parsed.fixed, frame.data)
     if frame.nobs <= fixed.X.shape[1]:
         raise DataError(
             f"{frame.nobs} observations cannot estimate {fixed.X.shape[1]} coefficients and "
             "a residual variance; use more data or fewer predictors"
         )
-    fit = LinearModel(parsed, frame, y, fixed)
+    fit = LinearModel(parsed, frame, y, fixed, offset(parsed, frame.data))
     _warn_if_exact(fit)
     return fit
 
@@ -109,12 +111,15 @@ class LinearModel:
         Shape (n,): the response.
     fixed
         X (n × p, full column rank) and its encoding for new data.
+    offset
+        The known part of the fitted values (``offset()`` terms; zeros without).
     """
 
     formula: MixedFormula
     frame: ModelFrame
     y: np.ndarray
     fixed: FixedDesign
+    offset: Offset
 
     @cached_property
     def _qr(self) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +130,7 @@ class LinearModel:
     @cached_property
     def _beta(self) -> np.ndarray:
         Q, R = self._qr
-        return solve_triangular(R, Q.T @ self.y)
+        return solve_triangular(R, Q.T @ (self.y - self.offset.values))
 
     @property
     def coef(self) -> pd.Series:
@@ -144,12 +149,12 @@ class LinearModel:
 
     @cached_property
     def fitted(self) -> np.ndarray:
-        """Fitted values Xβ̂; shape (n,)."""
-        return self.fixed.X @ self._beta
+        """Fitted values Xβ̂ + offset; shape (n,)."""
+        return self.fixed.X @ self._beta + self.offset.values
 
     @property
     def residuals(self) -> np.ndarray:
-        """y − Xβ̂; shape (n,)."""
+        """y − fitted; shape (n,)."""
         return self.y - self.fitted
 
     @property
@@ -252,8 +257,11 @@ class LinearModel:
             Shape (m,) without `interval`; else a frame with columns ``fit``, ``lwr``, ``upr``.
             NaN where a predictor is missing.
         """
-        X0 = self.fixed.X if newdata is None else self._new_matrix(as_pandas(newdata))
-        fit = X0 @ self._beta
+        if newdata is None:
+            X0, known = self.fixed.X, self.offset.values
+        else:
+            X0, known = self._new_rows(newdata)
+        fit = X0 @ self._beta + known
         if interval is None:
             return fit
         if interval not in ("confidence", "prediction"):
@@ -264,13 +272,14 @@ class LinearModel:
         half = stats.t.ppf(0.5 + level / 2, self.df_resid) * np.sqrt(se2)
         return pd.DataFrame({"fit": fit, "lwr": fit - half, "upr": fit + half})
 
-    def _new_matrix(self, data: pd.DataFrame) -> np.ndarray:
-        needed = predictor_variables(self.formula, include_random=False)
-        check_columns(data, needed, "new data")
-        complete = data[needed].notna().all(axis=1).to_numpy()
-        X0 = np.full((len(data), self._beta.size), np.nan)
-        X0[complete] = self.fixed.matrix(data.loc[complete].reset_index(drop=True))
-        return X0
+    def _new_rows(self, data: object) -> tuple[np.ndarray, np.ndarray]:
+        """X (m × p) and the offset (m,) of new rows; NaN where a predictor is missing."""
+        rows, complete = prediction_rows(self.formula, self.frame, data, include_random=False)
+        X0 = np.full((len(complete), self._beta.size), np.nan)
+        X0[complete] = self.fixed.matrix(rows)
+        known = np.full(len(complete), np.nan)
+        known[complete] = self.offset.on(rows)
+        return X0, known
 
     def summary(self) -> LmSummary:
         """R's ``summary(lm)``: ``str()`` gives the text, its parts are data."""

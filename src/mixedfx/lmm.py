@@ -23,13 +23,7 @@ from mixedfx.errors import ConvergenceWarning, SingularFitWarning
 from mixedfx.fitchecks import check_design, check_fixed_effects_residual, check_optimum_residual
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
-from mixedfx.frame import (
-    ModelFrame,
-    as_pandas,
-    check_columns,
-    model_frame,
-    predictor_variables,
-)
+from mixedfx.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.objective import Factor, ProfiledDeviance
 from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
 from mixedfx.solution import Solution, conditional_covariances, solve
@@ -62,7 +56,8 @@ def lmer(
     ----------
     formula
         ``"y ~ x + (1 + x | g)"``: fixed effects in formulaic's syntax plus bar terms
-        ``(expr | g)``, ``(expr || g)``, nested ``(1 | a/b)`` and interactions ``(1 | a:b)``.
+        ``(expr | g)``, ``(expr || g)``, nested ``(1 | a/b)`` and interactions ``(1 | a:b)``;
+        ``offset(o)`` terms; ``.`` for the other columns (`mixedfx.formula.mixed`).
         A formula is Python code: formulaic evaluates its expressions (``np.log(x)``), so a
         formula can run any program.  Pass ``safe=True`` for a formula you did not write.
     data
@@ -89,7 +84,8 @@ def lmer(
         response fitted exactly (`mixedfx.fitchecks`), or with ``safe=True`` on a formula
         outside the allow-list.
     """
-    parsed = check_formula(formula, as_pandas(data).columns) if safe else parse_formula(formula)
+    data = as_pandas(data)
+    parsed = check_formula(formula, data.columns) if safe else parse_formula(formula, data.columns)
     frame = model_frame(parsed, data)
     design = build_design(parsed, frame)
     check_design(design)
@@ -352,16 +348,21 @@ class LinearMixedModel:
 
     @property
     def coef(self) -> dict[str, pd.DataFrame]:
-        """lme4's ``coef()``: fixed effects plus each level's random effects, all fixed columns."""
+        """lme4's ``coef()``: fixed effects plus each level's random effects.
+
+        As lme4's ``coef.merMod``, every factor's table has the same columns: first the
+        random-effect coefficients of any factor that are not fixed effects (0 where a factor
+        has no such random effect), then the fixed effects in their order.
+        """
+        fixef = self.fixef
+        random_only = [c for f in self.ranef.values() for c in f.columns if c not in fixef.index]
+        base = pd.concat([pd.Series(0.0, index=list(dict.fromkeys(random_only))), fixef])
         out = {}
         for name, frame in self.ranef.items():
             table = pd.DataFrame(
-                np.tile(self._solution.beta, (len(frame), 1)),
-                index=frame.index,
-                columns=list(self.fixef_names),
+                np.tile(base.to_numpy(), (len(frame), 1)), index=frame.index, columns=base.index
             )
-            for col in frame.columns:
-                table[col] = frame[col] + table[col] if col in table else frame[col]
+            table[frame.columns] += frame
             out[name] = table
         return out
 
@@ -395,12 +396,17 @@ class LinearMixedModel:
 
     @cached_property
     def fitted(self) -> np.ndarray:
-        """Fitted values Xβ̂ + Zb̂ over the rows used; shape (n,)."""
-        out = self.design.fixed.X @ self._solution.beta
+        """Fitted values Xβ̂ + Zb̂ + offset over the rows used; shape (n,)."""
+        out = self._population_fitted
         for term, b in zip(self.design.terms, self._solution.b):
             out = out + np.einsum("ik,ik->i", term.z, b[term.factor.refs])
         out.setflags(write=False)
         return out
+
+    @property
+    def _population_fitted(self) -> np.ndarray:
+        """Xβ̂ + offset over the rows used; shape (n,)."""
+        return self.design.fixed.X @ self._solution.beta + self.design.offset.values
 
     @property
     def residuals(self) -> np.ndarray:
@@ -433,16 +439,13 @@ class LinearMixedModel:
             Shape (m,); NaN where a needed value of `newdata` is missing.
         """
         if newdata is None:
-            return (
-                self.fitted.copy() if include_random else self.design.fixed.X @ self._solution.beta
-            )
-        data = as_pandas(newdata)
-        needed = predictor_variables(self.formula, include_random=include_random)
-        check_columns(data, needed, "new data")
-        complete = data[needed].notna().all(axis=1).to_numpy()
-        rows = data.loc[complete].reset_index(drop=True)
-        out = np.full(len(data), np.nan)
+            return self.fitted.copy() if include_random else self._population_fitted
+        rows, complete = prediction_rows(
+            self.formula, self.frame, newdata, include_random=include_random
+        )
+        out = np.full(len(complete), np.nan)
         out[complete] = self.design.fixed.matrix(rows) @ self._solution.beta
+        out[complete] += self.design.offset.on(rows)
         if include_random:
             for term, b in zip(self.design.terms, self._solution.b):
                 out[complete] += term.contribution(rows, b, allow_new_levels)

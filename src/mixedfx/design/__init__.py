@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 
 from mixedfx.design.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.design.offset import Offset, offset
 from mixedfx.design.random import GroupingFactor, RandomTerm, check_term, random_term
 from mixedfx.errors import DataError
 from mixedfx.formula import MixedFormula
 from mixedfx.frame import ModelFrame
 
-__all__ = ["Design", "FixedDesign", "GroupingFactor", "RandomTerm", "build_design"]
+__all__ = [
+    "Design",
+    "FixedDesign",
+    "GroupingFactor",
+    "Offset",
+    "RandomTerm",
+    "build_design",
+    "lme4_term_order",
+]
 
 
 @dataclass(frozen=True)
@@ -25,14 +36,28 @@ class Design:
         Shape (n,): the response.
     fixed
         X (n × p) and its encoding.
+    offset
+        The known part of the linear predictor (zeros without ``offset()`` terms).
     terms
-        The random-effects terms, ordered by number of levels, largest first (stable), so
-        that the first diagonal block of the factor is the biggest and block diagonal.
+        The random-effects terms in lme4's order (`lme4_term_order`): the first has the most
+        levels, so that the first diagonal block of the factor is the biggest and block
+        diagonal.
     """
 
     y: np.ndarray
     fixed: FixedDesign
+    offset: Offset
     terms: tuple[RandomTerm, ...]
+
+    @cached_property
+    def y_minus_offset(self) -> np.ndarray:
+        """Shape (n,): y − offset, the part of the response that Xβ + Zb models (the response
+        itself without an offset)."""
+        if self.offset.columns is None:
+            return self.y
+        out = self.y - self.offset.values
+        read_only(out)
+        return out
 
     @property
     def n(self) -> int:
@@ -61,8 +86,9 @@ def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
             "the formula has no random-effects term such as (1 | group); "
             "for a model without random effects use ordinary least squares"
         )
-    y = response_vector(formula.response, frame.data)
+    y = response_vector(formula.response_term, frame.data)
     fixed = fixed_design(formula.fixed, frame.data)
+    known = offset(formula, frame.data)
     terms = [random_term(bar, frame.data) for bar in formula.random]
     for term in terms:
         check_term(term, frame.nobs)
@@ -71,9 +97,20 @@ def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
             f"{frame.nobs} observations cannot estimate {fixed.X.shape[1]} fixed effects "
             "and the variance components; use more data or fewer predictors"
         )
-    ordered = sorted(terms, key=lambda t: -t.nlevels)
-    read_only(y, fixed.X, *(t.z for t in terms), *(t.factor.refs for t in terms))
-    return Design(y, fixed, tuple(ordered))
+    order = lme4_term_order([t.nlevels for t in terms])
+    read_only(y, fixed.X, known.values, *(t.z for t in terms), *(t.factor.refs for t in terms))
+    return Design(y, fixed, known, tuple(terms[i] for i in order))
+
+
+def lme4_term_order(nlevels: list[int]) -> list[int]:
+    """The positions of the terms in lme4's order (``mkReTrms``): as written when the numbers
+    of levels never increase, else ``rev(order(nlevels))``, by decreasing number of levels with
+    ties in reverse order of writing.  θ, VarCorr and ranef follow this order, so matching it
+    makes them line up with lme4's output element by element."""
+    if all(later <= earlier for earlier, later in pairwise(nlevels)):
+        return list(range(len(nlevels)))
+    ascending = sorted(range(len(nlevels)), key=lambda i: nlevels[i])  # stable, as R's order
+    return ascending[::-1]
 
 
 def read_only(*arrays: np.ndarray) -> None:

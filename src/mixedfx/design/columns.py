@@ -50,6 +50,20 @@ class Columns:
         """formulaic's encoding of the part, for new data and term structure."""
         return evaluate(self.formula, self.source).model_spec
 
+    def on(self, data: pd.DataFrame) -> np.ndarray:
+        """The columns for new rows, shape (m, c), encoded as the model frame's.
+
+        Raises
+        ------
+        DataError
+            When a column of `data` cannot be encoded so (text where numbers were fitted).
+        """
+        try:
+            mm = self.spec.get_model_matrix(data, context=R_FUNCTIONS, na_action="ignore")
+        except (FormulaicError, NameError, TypeError, ValueError) as exc:
+            raise DataError(f"cannot evaluate {self.formula!r} on the new data: {exc}") from None
+        return np.asarray(mm, dtype=float)
+
 
 def build_columns(formula: str, data: pd.DataFrame) -> Columns:
     """The model matrix of `formula` on `data`: directly when every term is the intercept or
@@ -66,7 +80,23 @@ def build_columns(formula: str, data: pd.DataFrame) -> Columns:
     mm = evaluate(formula, data)
     columns = Columns(formula, data, np.asarray(mm, dtype=float), tuple(map(str, mm.columns)))
     columns.__dict__["spec"] = mm.model_spec  # made already: spare the first use its rebuild
+    check_finite(columns.matrix, columns.names)
     return columns
+
+
+def check_finite(matrix: np.ndarray, names: tuple[str, ...]) -> None:
+    """Raise `DataError` naming the columns of `matrix` (n × c) holding ±inf or NaN.
+
+    A transform can make them from finite data (``np.log(0)``); lme4 stops at them too
+    ("NA/NaN/Inf in 'x'"), where a fit would take them as rank deficiency or fail later.
+    """
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        columns = [name for name, b in zip(names, bad.any(axis=0)) if b]
+        raise DataError(
+            f"the model-matrix column(s) {columns} hold {int(bad.sum())} infinite or NaN "
+            "value(s), made by a transform of the data; remove those rows or change the transform"
+        )
 
 
 def plain_columns(formula: str, data: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]] | None:
@@ -111,7 +141,9 @@ def evaluate(formula: str, data: pd.DataFrame) -> pd.DataFrame:
         raise FormulaError(
             f"cannot build columns for {quote(formula)}: {shorten(exc, 300)}"
         ) from None
-    except (NameError, TypeError, ValueError) as exc:
+    except (NameError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         raise DataError(
             f"cannot evaluate {quote(formula)} on the data: {shorten(exc, 300)}"
         ) from None
+    except RecursionError:
+        raise FormulaError(f"{quote(formula, 60)} is nested too deeply to evaluate") from None

@@ -11,10 +11,9 @@ import pandas as pd
 from formulaic import ModelSpec
 from formulaic.errors import DataMismatchWarning
 
-from mixedfx.design.columns import Columns, build_columns, evaluate
+from mixedfx.design.columns import Columns, build_columns, check_finite, evaluate
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, NewLevelError, RankDeficiencyWarning
-from mixedfx.formula.rsyntax import R_FUNCTIONS
 from mixedfx.messages import quote_list, shorten
 
 # lme4 drops a column whose QR diagonal is below this fraction of the largest (rankMatrix tol)
@@ -61,36 +60,47 @@ class FixedDesign:
         with warnings.catch_warnings():
             warnings.simplefilter("error", DataMismatchWarning)
             try:
-                mm = self.spec.get_model_matrix(data, context=R_FUNCTIONS, na_action="ignore")
+                matrix = self.columns.on(data)
             except DataMismatchWarning as exc:
                 levels = re.search(r"\{.*\}", str(exc))
                 raise NewLevelError(
                     f"new data hold level(s) {shorten(levels.group(0)) if levels else ''} of a "
                     "categorical predictor not seen in fitting; no fixed effect exists for them"
                 ) from None
-        return np.asarray(mm, dtype=float)[:, list(self.keep)]
+        return matrix[:, list(self.keep)]
 
 
 def response_vector(response: str, data: pd.DataFrame) -> np.ndarray:
     """The response as a float array of shape (n,).
 
+    Parameters
+    ----------
+    response
+        A column name, or an expression in ``I()`` (`MixedFormula.response_term`).
+
     Raises
     ------
     DataError
-        When the response is not numeric (strings, categories) or not one column.
+        When the response is not numeric (strings, categories) or not finite.
     """
-    if response in data.columns:
-        column = data[response]
+    name = response.strip("`")
+    if name in data.columns:
+        column = data[name]
         if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
             raise DataError(
-                f"the response {response!r} must be numeric, but its dtype is {column.dtype}; "
+                f"the response {name!r} must be numeric, but its dtype is {column.dtype}; "
                 "convert it with pd.to_numeric or choose a numeric column"
             )
         return column.to_numpy(dtype=float)
     mm = evaluate(f"0 + {response}", data)
     if mm.shape[1] != 1:
-        raise DataError(f"the response {response!r} must be one numeric column, got {mm.shape[1]}")
-    return np.asarray(mm, dtype=float)[:, 0]
+        raise DataError(
+            f"the response {response!r} must be one numeric column, got {mm.shape[1]} columns "
+            f"({', '.join(map(str, mm.columns[:2]))}, ...): convert it to numbers"
+        )
+    y = np.asarray(mm, dtype=float)[:, 0]
+    check_finite(y[:, None], (response,))
+    return y
 
 
 def fixed_design(fixed: str, data: pd.DataFrame) -> FixedDesign:

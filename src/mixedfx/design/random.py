@@ -18,7 +18,6 @@ from mixedfx.design.columns import Columns, build_columns
 from mixedfx.design.names import r_name
 from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
 from mixedfx.formula import BarTerm
-from mixedfx.formula.rsyntax import R_FUNCTIONS
 from mixedfx.messages import quote, quote_list
 
 
@@ -92,10 +91,7 @@ class RandomTerm:
 
     def covariates(self, data: pd.DataFrame) -> np.ndarray:
         """`z` for new rows, shape (m, k)."""
-        return np.asarray(
-            self.columns.spec.get_model_matrix(data, context=R_FUNCTIONS, na_action="ignore"),
-            dtype=float,
-        )
+        return self.columns.on(data)
 
     def contribution(self, data: pd.DataFrame, b: np.ndarray, allow_new_levels: bool) -> np.ndarray:
         """Row sums ``z_i · b[refs_i]`` for new data, shape (m,); 0 for unseen levels if allowed.
@@ -108,7 +104,8 @@ class RandomTerm:
         codes = self.factor.codes(data)
         unseen = codes < 0
         if unseen.any() and not allow_new_levels:
-            labels = sorted(set(np.asarray(_labels(data, self.factor.columns))[unseen]))
+            new = np.asarray(_labels(data, self.factor.columns))[unseen]
+            labels = sorted({str(label) for label in new})
             raise NewLevelError(
                 f"grouping factor {quote(self.factor.name)} has level(s) {quote_list(labels, 5)} "
                 "not seen in fitting; pass allow_new_levels=True to predict them at the "

@@ -1,8 +1,11 @@
 """Splitting a right-hand side into fixed terms and bar terms (lme4's findbars/nobars).
 
 The scan works on the formula text: bar terms are the top-level parenthesised summands that
-hold a `|` or `||` at their own top level.  Everything else is the fixed part, handed to
-formulaic unchanged.  Positions are kept so errors can point at the offending character.
+hold a `|` or `||` at their own top level, also inside redundant parentheses (``((1 | g))``,
+``((1 | g) + (1 | h))``).  A right-hand side with a bar outside any parentheses is, by R's
+operator precedence, one bar term: ``y ~ x | g`` is ``y ~ (x | g)``.  Everything else is the
+fixed part, handed to formulaic unchanged.  Positions are kept so errors can point at the
+offending character.
 """
 
 from __future__ import annotations
@@ -82,6 +85,39 @@ def split_summands(text: str, offset: int) -> list[Summand]:
     return pieces
 
 
+def rhs_summands(formula: str, start: int) -> list[Summand]:
+    """The summands of the right-hand side ``formula[start:]``, redundant parentheses around
+    bar terms opened, and an unparenthesised ``x | g`` read as ``(x | g)`` (R's precedence:
+    ``|`` binds more loosely than ``+``)."""
+    text = formula[start:]
+    if _top_level_bar(text) is not None:
+        lead = len(text) - len(text.lstrip())
+        return [Summand("+", f"({text.strip()})", start + lead - 1)]
+    return [piece for s in split_summands(text, start) for piece in _opened(s, formula)]
+
+
+def _opened(summand: Summand, formula: str) -> list[Summand]:
+    """`summand`, or the summands inside its parentheses when they hold a bar term."""
+    text = summand.text
+    if not _enclosed(text) or _top_level_bar(text[1:-1]) is not None:
+        return [summand]
+    inner = [p for s in split_summands(text[1:-1], summand.start + 1) for p in _opened(s, formula)]
+    if not any(_is_bar(p.text) for p in inner):
+        return [summand]
+    if summand.sign == "-":
+        raise FormulaError("a random-effects term cannot be subtracted", formula, summand.start)
+    return inner
+
+
+def _enclosed(text: str) -> bool:
+    """True when `text` is one parenthesised group, ``( ... )``."""
+    return text.startswith("(") and _closing(text) == len(text) - 1
+
+
+def _is_bar(text: str) -> bool:
+    return _enclosed(text) and _top_level_bar(text[1:-1]) is not None
+
+
 def _inside_number(text: str, i: int) -> bool:
     """True when the sign at `i` is an exponent sign, as in ``1e-3``."""
     head = text[:i].rstrip()
@@ -100,11 +136,8 @@ def _append(
 
 def as_bar(summand: Summand, formula: str) -> RawBar | None:
     """Return the bar term a summand writes, or None when it is a fixed-effects summand."""
-    text = summand.text
-    if not (text.startswith("(") and _closing(text) == len(text) - 1):
-        return None
-    inner = text[1:-1]
-    bar = _top_level_bar(inner)
+    inner = summand.text[1:-1]
+    bar = _top_level_bar(inner) if _enclosed(summand.text) else None
     if bar is None:
         return None
     double = inner[bar : bar + 2] == "||"
@@ -122,6 +155,12 @@ def as_bar(summand: Summand, formula: str) -> RawBar | None:
     if not group:
         raise FormulaError(
             "a bar term needs a grouping factor after '|', as in (1 | Subject)", formula, where
+        )
+    if "|" in lhs:
+        raise FormulaError(
+            "a bar term's expression cannot hold another bar: write (x | g) + (1 | h)",
+            formula,
+            where,
         )
     return RawBar(lhs, group, double, summand.start)
 

@@ -4,16 +4,21 @@
   formulaic's interaction power, ``(a + b)^2``.  Python would read ``x^2`` as bitwise xor.
 * R functions formulaic does not know by these names: ``factor(x)`` (a categorical, as
   formulaic's ``C``), ``sqrt``, ``abs``, ``log1p``, ``expm1``.
+* Names with dots (``days.since``), common in data from R, are column names: Python would
+  read them as attribute access, so they are quoted (`` `days.since` ``) unless called
+  (``np.log(x)``) or reaching into a module of the evaluation context (``contr.sum``).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import re
 
 import numpy as np
 from formulaic import Formula
-from formulaic.transforms import C
+from formulaic.transforms import TRANSFORMS, C
+from formulaic.utils.code import sanitize_variable_names
 
 R_FUNCTIONS: dict[str, object] = {
     "factor": C,
@@ -24,12 +29,63 @@ R_FUNCTIONS: dict[str, object] = {
 }
 
 
+# The names formulas evaluate in: formulaic's transforms (np, log, C, contr, ...) and ours.
+CONTEXT_NAMES = frozenset(TRANSFORMS) | frozenset(R_FUNCTIONS)
+
+# An R name (letters, digits, '.', '_'; not starting with a digit or '.digit') or a number.
+_WORD = re.compile(r"\.?[^\W\d][\w.]*|\.?\d[\w.]*")
+
+
 @functools.lru_cache(maxsize=512)
 def parsed(text: str) -> Formula:
     """formulaic's parse of `text`, made once per text: a fit reads the same few formula
     strings several times (checks, variables, columns), and each parse costs about 0.1 ms,
     a tenth of a small model's whole fit.  Formulas are immutable, so sharing them is safe."""
     return Formula(text)
+
+
+def r_syntax(text: str) -> str:
+    """A formula part written as in R, in formulaic's syntax: dotted names quoted, ``^`` in
+    calls as ``**``."""
+    return r_arithmetic(quote_dotted_names(text))
+
+
+def quote_dotted_names(text: str) -> str:
+    """Put backticks around names holding a dot that are neither called nor a module's
+    attribute; quoted names and string literals are left as they are."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "`'\"":
+            end = text.find(ch, i + 1)
+            end = len(text) if end < 0 else end + 1
+            out.append(text[i:end])
+            i = end
+            continue
+        word = _WORD.match(text, i)
+        if word is None or (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")):
+            out.append(ch)
+            i += 1
+            continue
+        name = word.group(0)
+        i = word.end()
+        called = text[i:].lstrip().startswith("(")
+        is_column = "." in name and not name.lstrip(".")[:1].isdigit() and not called
+        context = name.split(".", 1)[0] in CONTEXT_NAMES
+        out.append(f"`{name}`" if is_column and not context else name)
+    return "".join(out)
+
+
+def dot_positions(text: str) -> list[int]:
+    """Positions of R's ``.`` (all other columns) in `text`: a dot that is not part of a
+    name or number, outside quotes."""
+    masked = _QUOTED.sub(lambda m: "_" * len(m.group(0)), text)
+    return [m.start() for m in _DOT.finditer(masked)]
+
+
+_QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"")
+_DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
 
 
 def r_arithmetic(text: str) -> str:
@@ -49,13 +105,12 @@ def r_arithmetic(text: str) -> str:
 def expression_variables(expression: str) -> list[str]:
     """The data columns a term's Python expression reads (formulaic misses those inside
     stateful transforms such as ``scale(x)``): names that are neither called nor modules."""
-    text = expression.strip()
-    if text.startswith("`") and text.endswith("`"):
-        return [text[1:-1]]  # a quoted column name: `my column`
+    aliases: dict[str, str] = {}  # formulaic's stand-in identifiers for `quoted names`
+    text = sanitize_variable_names(expression.strip(), {}, aliases)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
-        return [text]  # not Python: a column name formulaic has unquoted, such as `a b`
+        return [text]  # not Python: the evaluation will say what is wrong
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
     quoted = [  # Q("my column"), formulaic's quoting of awkward names
         c.args[0].value
@@ -73,4 +128,4 @@ def expression_variables(expression: str) -> list[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Name) and id(node) not in called | modules
     ]
-    return names + quoted
+    return [aliases.get(n, n) for n in names] + quoted

@@ -109,12 +109,13 @@ def check_formula(
     FormulaError
         Naming the first construct not allowed, and what is.
     """
-    mixed = formula if isinstance(formula, MixedFormula) else _parse(formula)
     names = None if columns is None else frozenset(map(str, columns))
+    mixed = formula if isinstance(formula, MixedFormula) else _parse(formula, names)
     # a response that is a column is looked up by name, never evaluated
     if names is None or mixed.response not in names:
-        _check_part(mixed.response, names)
-    for part in (mixed.fixed, *(term.expr for term in mixed.random)):
+        _check_part(mixed.response_term, names)
+    offset = () if mixed.offset_term is None else (mixed.offset_term,)
+    for part in (mixed.fixed, *offset, *(term.expr for term in mixed.random)):
         _check_part(part, names)
     for term in mixed.random:
         for column in term.factors:
@@ -122,10 +123,10 @@ def check_formula(
     return mixed
 
 
-def _parse(formula: str) -> MixedFormula:
+def _parse(formula: str, columns: Collection[str] | None) -> MixedFormula:
     """`parse_formula`, with the errors Python's parser raises inside formulaic as ours."""
     try:
-        return parse_formula(formula)
+        return parse_formula(formula, columns)
     except (SyntaxError, RecursionError) as exc:
         reason = getattr(exc, "msg", None) or type(exc).__name__
         raise FormulaError(f"cannot read the formula {quote(formula)}: {reason}") from None

@@ -41,14 +41,15 @@ def simulate(fit: LinearMixedModel, nsim: int = 1, seed: int | None = None) -> n
     Returns
     -------
     ndarray
-        Shape (n, nsim): y* = Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε* ~ N(0, σ̂² I).
+        Shape (n, nsim): y* = offset + Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε* ~ N(0, σ̂² I).
     """
     streams = np.random.SeedSequence(seed).spawn(nsim)
-    return np.column_stack([draw_response(fit, np.random.default_rng(s)) for s in streams])
+    draws = [draw_response(fit, np.random.default_rng(s)) for s in streams]
+    return np.column_stack(draws) + fit.design.offset.values[:, None]
 
 
 def draw_response(fit: LinearMixedModel, rng: np.random.Generator) -> np.ndarray:
-    """One simulated response vector, shape (n,)."""
+    """One simulated response less the offset (what the cross-products hold as y), shape (n,)."""
     y = fit.design.fixed.X @ fit.fixef.to_numpy()
     for term, T in zip(fit.design.terms, fit.layout.templates(fit.theta)):
         b = fit.sigma * rng.standard_normal((term.nlevels, term.k)) @ T.T
