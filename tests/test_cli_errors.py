@@ -88,7 +88,7 @@ CASES = [
     (["fit", "Reaction ~ Days + (1 | row)", "{row_ids}"], 2, "180 levels for 180"),
     (["fit", "Reaction ~ Days + (1 + Days + d2 | pair)", "{pairs}"], 2, "unidentifiable"),
     (["fit", "Reaction ~ Days + I((eval)((input)())) + (1|Subject)", "{sleep}"], 2, "eval"),
-    (["fit", "Reaction ~ I(Days.real) + (1 | Subject)", "{sleep}"], 2, "attribute access"),
+    (["fit", "Reaction ~ I(Days.real) + (1 | Subject)", "{sleep}"], 2, "not a column"),
     (["fit", "Reaction ~ np.random.rand(3) + (1 | Subject)", "{sleep}"], 2, "np.random.rand"),
     (["fit", "Reaction ~ __import__('os').system('ls') + (1|Subject)", "{sleep}"], 2, "read"),
     (["fit", "Reaction ~ Days + (1 | Subject)", "{sleep}", "--bogus"], 2, "--bogus"),

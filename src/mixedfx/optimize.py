@@ -80,7 +80,7 @@ class OptimizerOptions:
     """
 
     method: Literal["lbfgsb", "bobyqa"] = "lbfgsb"
-    predicted_decrease: float = 1e-9
+    predicted_decrease: float = 1e-11
     ftol_abs: float = 1e-10
     xtol_abs: float = 1e-8
     xtol_rel: float = 1e-6
