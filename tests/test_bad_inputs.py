@@ -293,6 +293,30 @@ BAD_DATA: dict[str, tuple[str, Callable[[], object], type[MixedFxError], str]] =
         DataError,
         "column 'x' holds 18 infinite",
     ),
+    "huge predictor": (
+        "Reaction ~ x + (1|Subject)",
+        lambda: sleep(x=SLEEP["Days"] * 1e300),
+        DataError,
+        "'x' has values of magnitude 9.0e\\+300.*rescale",
+    ),
+    "huge random slope": (
+        "Reaction ~ (x|Subject)",
+        lambda: sleep(x=SLEEP["Days"] * 1e300),
+        DataError,
+        "'x' has values of magnitude 9.0e\\+300.*rescale",
+    ),
+    "tiny response": (
+        "Reaction ~ Days + (1|Subject)",
+        lambda: sleep(Reaction=SLEEP["Reaction"] * 1e-300),
+        DataError,
+        "'Reaction' has values of magnitude .*e-298.*rescale",
+    ),
+    "huge response": (
+        "Reaction ~ Days + (1|Subject)",
+        lambda: sleep(Reaction=SLEEP["Reaction"] * 1e300),
+        DataError,
+        "'Reaction' has values of magnitude .*e\\+302.*rescale",
+    ),
     "duplicate column": (
         "Reaction ~ Days + (1|Subject)",
         lambda: pd.concat([SLEEP, SLEEP[["Days"]]], axis=1),

@@ -23,6 +23,10 @@ from mixedfx.errors import DataError, FormulaError
 from mixedfx.formula.rsyntax import R_FUNCTIONS, parsed
 from mixedfx.messages import quote, shorten
 
+# The largest magnitude of a column whose sums of squares over the rows stay well inside
+# double precision's range of about 1e±308.
+MAGNITUDE = 1e100
+
 
 @dataclass(frozen=True)
 class Columns:
@@ -76,19 +80,23 @@ def build_columns(formula: str, data: pd.DataFrame) -> Columns:
     """
     plain = plain_columns(formula, data)
     if plain is not None:
-        return Columns(formula, data, *plain)
-    mm = evaluate(formula, data)
-    columns = Columns(formula, data, np.asarray(mm, dtype=float), tuple(map(str, mm.columns)))
-    columns.__dict__["spec"] = mm.model_spec  # made already: spare the first use its rebuild
+        columns = Columns(formula, data, *plain)
+    else:
+        mm = evaluate(formula, data)
+        columns = Columns(formula, data, np.asarray(mm, dtype=float), tuple(map(str, mm.columns)))
+        columns.__dict__["spec"] = mm.model_spec  # made already: spare the first use its rebuild
     check_finite(columns.matrix, columns.names)
     return columns
 
 
 def check_finite(matrix: np.ndarray, names: tuple[str, ...]) -> None:
-    """Raise `DataError` naming the columns of `matrix` (n × c) holding ±inf or NaN.
+    """Raise `DataError` naming the columns of `matrix` (n × c) holding ±inf or NaN, or
+    values whose squares leave double precision.
 
-    A transform can make them from finite data (``np.log(0)``); lme4 stops at them too
-    ("NA/NaN/Inf in 'x'"), where a fit would take them as rank deficiency or fail later.
+    A transform can make non-finite values from finite data (``np.log(0)``); lme4 stops at
+    them too ("NA/NaN/Inf in 'x'"), where a fit would take them as rank deficiency or fail
+    later.  Values beyond `MAGNITUDE` (or nonzero below its inverse) make the cross-products,
+    sums of squares over the rows, overflow to inf or underflow to 0.
     """
     bad = ~np.isfinite(matrix)
     if bad.any():
@@ -97,6 +105,13 @@ def check_finite(matrix: np.ndarray, names: tuple[str, ...]) -> None:
             f"the model-matrix column(s) {columns} hold {int(bad.sum())} infinite or NaN "
             "value(s), made by a transform of the data; remove those rows or change the transform"
         )
+    size = np.max(np.abs(matrix), axis=0) if matrix.size else np.zeros(matrix.shape[1])
+    for name, s in zip(names, size):
+        if s > MAGNITUDE or 0 < s < 1 / MAGNITUDE:
+            raise DataError(
+                f"the column {quote(name)} has values of magnitude {s:.1e}, whose products leave "
+                "the range of double precision; rescale it (e.g. divide by its standard deviation)"
+            )
 
 
 def plain_columns(formula: str, data: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]] | None:

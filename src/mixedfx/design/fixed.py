@@ -91,7 +91,9 @@ def response_vector(response: str, data: pd.DataFrame) -> np.ndarray:
                 f"the response {name!r} must be numeric, but its dtype is {column.dtype}; "
                 "convert it with pd.to_numeric or choose a numeric column"
             )
-        return column.to_numpy(dtype=float)
+        y = column.to_numpy(dtype=float)
+        check_finite(y[:, None], (name,))
+        return y
     mm = evaluate(f"0 + {response}", data)
     if mm.shape[1] != 1:
         raise DataError(
