@@ -50,6 +50,9 @@ BYPASSES = [
     "y ~ scale(x, _state=pwned())",
     "y ~ poly(x, pwned())",
     "y ~ poly(x, degree=x)",
+    "y ~ poly(x, 10**9)",  # a degree that asks for a billion columns
+    "y ~ poly(x, degree=1e9)",
+    "y ~ poly(x, 2.5)",
     "y ~ np.log(x, x)",  # numpy's out= argument would write into a column
     "y ~ I(x, x)",
     "y ~ I()",

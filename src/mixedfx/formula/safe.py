@@ -57,6 +57,8 @@ FUNCTIONS: dict[str, Signature] = {
     "scale": Signature(1, frozenset({"center", "scale", "ddof"})),
     "poly": Signature(2, frozenset({"degree", "raw"})),
 }
+# the largest degree poly() may take in a checked formula (each degree is a column)
+MAX_POLY_DEGREE = 20
 NUMPY_FUNCTIONS = frozenset({"log", "log1p", "exp", "sqrt", "abs"})
 ALLOWED = ", ".join([*sorted(FUNCTIONS), *(f"np.{f}" for f in sorted(NUMPY_FUNCTIONS))])
 
@@ -247,6 +249,8 @@ class _Walk:
             self.number(keyword.value)
         for extra in call.args[1:]:
             self.number(extra)
+        if name == "poly":
+            self.degree(call)
         if isinstance(call.args[0], ast.Starred):
             raise FormulaError(self.refusal(call.args[0]))
         return call.args[0]
@@ -274,6 +278,18 @@ class _Walk:
                 f"{self.quote(node)} is not allowed here: only numbers may stand there "
                 "(strings and other literals are refused)"
             )
+
+    def degree(self, call: ast.Call) -> None:
+        """A polynomial's degree sets the number of columns made: bounded, so that a short
+        formula cannot ask for memory in proportion to a huge number."""
+        given = [k.value for k in call.keywords if k.arg == "degree"] + call.args[1:2]
+        for node in given:
+            value = ast.literal_eval(node)
+            if not (float(value).is_integer() and 1 <= value <= MAX_POLY_DEGREE):
+                raise FormulaError(
+                    f"{self.quote(call)}: a polynomial's degree must be a whole number from 1 "
+                    f"to {MAX_POLY_DEGREE}"
+                )
 
     def refusal(self, node: ast.AST) -> str:
         kind = _REFUSED.get(type(node), f"a {type(node).__name__} expression")
