@@ -70,3 +70,9 @@ class RankDeficiencyWarning(MixedFxWarning):
 
 class MissingValuesWarning(MixedFxWarning):
     """Rows with missing values were removed before fitting."""
+
+
+class ProfileWarning(MixedFxWarning):
+    """A likelihood profile is unreliable for a parameter: ζ is not monotone, an interval end
+    was not found (it is NaN), or an optimization over the other parameters did not converge
+    (lme4's "non-monotonic profile")."""
