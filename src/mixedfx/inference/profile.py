@@ -37,6 +37,7 @@ from mixedfx.inference.restricted import (
     FixedSigma,
     Restricted,
     SigmaOfSD,
+    off_correlation_bounds,
     offset_cross_products,
     reordered_cross_products,
     reordered_theta,
@@ -49,6 +50,8 @@ Progress = Callable[[str], None]
 
 # Deviance differences below this are rounding and optimizer noise, not a non-monotone profile.
 DEVIANCE_TOL = 1e-6
+# How far ζ at an end found by root finding may lie from its target (a jump, otherwise).
+ZETA_TOL = 1e-3
 # The most outward steps (each doubling the distance from the estimate) to bracket an end.
 MAX_STEPS = 40
 # Rounds of re-optimizing the points of a non-monotone profile from their neighbours.
@@ -307,44 +310,74 @@ class Trace:
         return float(np.sign(value - self.parameter.estimate) * np.sqrt(max(delta, 0.0)))
 
     def deviance(self, value: float) -> float:
+        """The minimized deviance at `value`: the better of the minimizations started from the
+        nearest points evaluated below and above it (one when it lies outside them all)."""
         if value not in self.points:
-            nearest = min(self.points, key=lambda v: abs(v - value))
-            self.points[value] = self.optimum(value, self.points[nearest])
+            below = [v for v in self.points if v < value]
+            above = [v for v in self.points if v > value]
+            neighbours = [*([max(below)] if below else []), *([min(above)] if above else [])]
+            candidates = [self.optimum(value, self.points[v]) for v in neighbours]
+            self.points[value] = min(candidates, key=lambda p: p.deviance)
         return self.points[value].deviance
 
     def optimum(self, value: float, start: Point) -> Point:
-        """The minimum over the other parameters at `value`, from `start`'s neighbourhood."""
+        """The minimum over the other parameters at `value`, from `start`'s neighbourhood.
+
+        Where it has a correlation at ±1, the deviance can have another valley with that
+        correlation of the other sign or inside (−1, 1), which a descent along the bound
+        never sees: the minimization is restarted from both (`off_correlation_bounds`).
+        """
         restricted = self.parameter.restricted(value)
+        best = self._minimize(restricted, value, start)
+        tried = [self.parameter.start(value, start)]
+        for theta in off_correlation_bounds(best.theta, restricted.objective.layout):
+            alternative = Point(theta, best.sigma, best.deviance)
+            x0 = self.parameter.start(value, alternative)
+            if any(np.allclose(x0, x) for x in tried):
+                continue  # the constraint maps it back to a start already tried
+            tried.append(x0)
+            candidate = self._minimize(restricted, value, alternative)
+            if candidate.deviance < best.deviance:
+                best = candidate
+        return best
+
+    def _minimize(self, restricted: Restricted, value: float, start: Point) -> Point:
         x0 = np.maximum(self.parameter.start(value, start), restricted.lower)
         opt = minimize_theta(restricted, x0, restricted.lower, OptimizerOptions())
         x = opt.final
         return Point(restricted.theta(x), restricted.sigma_at(x), opt.fmin, opt.converged)
 
     def repair(self, side: float) -> bool:
-        """Re-optimize, from its outer neighbour's optimum, each point on one `side` (±1) of
-        the estimate whose deviance exceeds that neighbour's; True if any point improved."""
-        values = sorted(
-            (v for v in self.points if (v - self.parameter.estimate) * side > 0),
-            key=lambda v: abs(v - self.parameter.estimate),
-        )
+        """Re-optimize every point on one `side` (±1) of the estimate from its neighbours'
+        optima, sweeping outward and back; True if any point improved."""
+        values = self._side(side)
+        path = [self.parameter.estimate, *values]
         improved = False
-        for inner, outer in zip(values[::-1][1:], values[::-1]):
-            if self.points[inner].deviance > self.points[outer].deviance + DEVIANCE_TOL:
-                candidate = self.optimum(inner, self.points[outer])
-                if candidate.deviance < self.points[inner].deviance - DEVIANCE_TOL:
-                    self.points[inner] = candidate
+        for sweep in (path, path[::-1]):
+            for previous, value in zip(sweep, sweep[1:]):
+                if value == self.parameter.estimate:
+                    continue
+                candidate = self.optimum(value, self.points[previous])
+                if candidate.deviance < self.points[value].deviance - DEVIANCE_TOL:
+                    self.points[value] = candidate
                     improved = True
         return improved
 
-    def monotone(self, side: float, end: float) -> bool:
-        """Whether the deviance grows away from the estimate on one side, up to `end`."""
-        centre = self.parameter.estimate
-        values = sorted(
-            (v for v in self.points if 0 <= (v - centre) * side <= abs(end - centre)),
-            key=lambda v: abs(v - centre),
+    def consistent(self, side: float, end: float, target: float) -> bool:
+        """Whether the deviance grows away from the estimate on one `side` (±1) and, unless
+        `end` is the parameter's bound, ζ(end) is `target`: a jump there would mean points
+        on either side of it lie in different valleys."""
+        deviances = [self.parameter.centre.deviance, *(self.points[v].deviance for v in self._side(side))]
+        if np.any(np.diff(deviances) < -DEVIANCE_TOL):
+            return False
+        return end in (self.parameter.lower, self.parameter.upper) or bool(
+            abs(self.zeta(end) - target) <= ZETA_TOL
         )
-        deviances = np.array([self.points[v].deviance for v in values])
-        return bool(np.all(np.diff(deviances) >= -DEVIANCE_TOL))
+
+    def _side(self, side: float) -> list[float]:
+        """The values evaluated on one side of the estimate, nearest first."""
+        centre = self.parameter.estimate
+        return sorted((v for v in self.points if (v - centre) * side > 0), key=lambda v: abs(v - centre))
 
     def unconverged(self) -> list[float]:
         return sorted(v for v, p in self.points.items() if not p.converged)
@@ -359,7 +392,7 @@ def interval_end(trace: Trace, target: float, step: float) -> tuple[float, str |
         end = _crossing(trace, target, step)
         if np.isnan(end):
             return end, f"ζ does not reach {target:+.2f} on this side of the estimate"
-        if trace.monotone(side, end):
+        if trace.consistent(side, end, target):
             return end, None
         if not trace.repair(side):
             break

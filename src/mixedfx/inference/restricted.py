@@ -35,6 +35,11 @@ from mixedfx.linalg import off_diagonal
 from mixedfx.objective import ProfiledDeviance
 
 
+# A template row whose diagonal is below this fraction of the rest is at a correlation bound
+# (|ρ| > 1 − 10⁻⁸ with the span of the earlier coefficients).
+BOUND_TOL = 1.5e-4
+
+
 class SigmaRule(Protocol):
     """σ as a function of the free parameters x, and its gradient (shape of x)."""
 
@@ -179,6 +184,26 @@ def reordered_theta(
     R = np.linalg.qr(templates[term][order].T, mode="r")
     templates[term] = R.T * np.where(np.diag(R) < 0, -1.0, 1.0)
     return layout.flatten(templates)
+
+
+def off_correlation_bounds(theta: np.ndarray, layout: ThetaLayout) -> list[np.ndarray]:
+    """Starts off each correlation bound of θ: for every template row j ≥ 1 whose diagonal
+    entry is (nearly) zero while the rest is not (coefficient j perfectly correlated with the
+    earlier ones), θ with that row's correlations reversed, and θ with them shrunk by √2
+    (the SD kept).
+    """
+    out = []
+    templates = layout.templates(theta)
+    for t, T in enumerate(templates):
+        for j in range(1, T.shape[0]):
+            if not abs(T[j, j]) <= BOUND_TOL * np.linalg.norm(T[j, :j]):
+                continue
+            half = T[j, :j] / np.sqrt(2.0)
+            for row, diagonal in ((-T[j, :j], 0.0), (half, float(np.linalg.norm(half)))):
+                changed = [M.copy() for M in templates]
+                changed[t][j, :j], changed[t][j, j] = row, diagonal
+                out.append(layout.flatten(changed))
+    return out
 
 
 def offset_cross_products(A: CrossProducts, j: int, value: float) -> CrossProducts:
