@@ -113,20 +113,21 @@ class OptSummary:
 
 
 class Differentiable(Protocol):
-    """An objective with its gradient (`mixedfx.objective.ProfiledDeviance`)."""
+    """An objective with its gradient (`mixedfx.objective.ProfiledDeviance`, or a likelihood
+    profile's `mixedfx.inference.restricted.Restricted`)."""
 
     @property
     def blas_threads(self) -> int | None:
         """Threads for the BLAS calls of an evaluation (None: the library's default)."""
         ...
 
-    def __call__(self, theta: np.ndarray) -> float: ...
+    def __call__(self, theta: np.ndarray, /) -> float: ...
 
-    def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+    def flat_bounds(self, theta: np.ndarray, /) -> np.ndarray:
         """Shape (nθ,), bool: entries at a bound where the gradient is zero by symmetry."""
         ...
 
-    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
+    def value_and_gradient(self, theta: np.ndarray, /) -> tuple[float, np.ndarray]: ...
 
 
 def minimize_theta(

@@ -34,7 +34,6 @@ from mixedfx.crossprod import CrossProducts
 from mixedfx.linalg import off_diagonal
 from mixedfx.objective import ProfiledDeviance
 
-
 # A template row whose diagonal is below this fraction of the rest is at a correlation bound
 # (|ρ| > 1 − 10⁻⁸ with the span of the earlier coefficients).
 BOUND_TOL = 1.5e-4
@@ -181,7 +180,7 @@ def reordered_theta(
     non-negative.  Unlike a Cholesky factorization, this holds for a singular T Tᵀ too.
     """
     templates = layout.templates(theta)
-    R = np.linalg.qr(templates[term][order].T, mode="r")
+    R = np.linalg.qr(templates[term][order].T).R
     templates[term] = R.T * np.where(np.diag(R) < 0, -1.0, 1.0)
     return layout.flatten(templates)
 
