@@ -42,8 +42,12 @@ from mixedfx.inference.profile_parameters import (
     fixed_effect_parameters,
     variance_parameters,
 )
-from mixedfx.inference.restricted import Restricted, off_correlation_bounds
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.inference.restricted import (
+    Restricted,
+    at_correlation_bound,
+    correlation_restarts,
+)
+from mixedfx.lmm import SINGULAR_TOL, LinearMixedModel
 from mixedfx.optimize import OptimizerOptions, minimize_theta
 from mixedfx.start import moment_start
 
@@ -115,11 +119,12 @@ class Trace:
 
     def deviance(self, value: float) -> float:
         """The minimized deviance at `value` (`optimum`), from the nearest points evaluated
-        below and above it (one when it lies outside them all)."""
+        below and above it (one when it lies outside them all), nearest first."""
         if value not in self.points:
             below = [v for v in self.points if v < value]
             above = [v for v in self.points if v > value]
             neighbours = [*([max(below)] if below else []), *([min(above)] if above else [])]
+            neighbours.sort(key=lambda v: abs(v - value))
             self.points[value] = self.optimum(value, [self.points[v] for v in neighbours])
         return self.points[value].deviance
 
@@ -127,29 +132,61 @@ class Trace:
         """The lowest minimum over the other parameters at `value` from the `starts`.
 
         A descent that ends on a bound cannot see valleys beyond it: where the minimum has a
-        correlation of ±1, the deviance can be lower with that correlation reversed or
-        inside (−1, 1) (`off_correlation_bounds`), and where it has a zero variance, along a
-        correlated direction; the minimization is restarted from there, and from the moment
-        start (`mixedfx.start`).
+        correlation at ±1, the deviance can be lower with it reversed or inside (−1, 1), and
+        where it has a zero variance, along a correlated direction.  From such a minimum the
+        minimization is restarted there (`correlation_restarts`) and from the moment start.
         """
         restricted = self.parameter.restricted(value)
-        tried = [self.parameter.start(value, start) for start in starts]
-        best = min((self._minimize(restricted, x0) for x0 in tried), key=lambda p: p.deviance)
+        best = self._lowest(restricted, value, starts[:1], [])
+        # a further start is worth a descent where it already lies below that minimum
+        promising = [
+            s for s in starts[1:] if restricted(self.parameter.start(value, s)) < best.deviance
+        ]
+        best = self._lowest(restricted, value, promising, [best])
         layout = restricted.objective.layout
-        alternatives = off_correlation_bounds(best.theta, layout)
-        if np.any(layout.flat_bounds(best.theta)):
-            objective = restricted.objective
-            alternatives.append(moment_start(objective.A, layout, objective.levels))
-        for theta in alternatives:
-            x0 = self.parameter.start(value, Point(theta, best.sigma, best.deviance))
-            if any(np.allclose(x0, x) for x in tried):
-                continue  # the constraint maps it back to a start already tried
-            tried.append(x0)
-            candidate = self._minimize(restricted, x0)
-            if candidate.deviance < best.deviance:
-                best = candidate
+        near_zero = np.any(best.theta[layout.is_diagonal] < SINGULAR_TOL)
+        if at_correlation_bound(best.theta, layout) or near_zero:
+            best = self._lowest(restricted, value, self._restarts(restricted, best), [best])
         if best.deviance < self.floor:
             raise LowerOptimum(self.parameter, best)
+        return best
+
+    def improve(self, value: float) -> bool:
+        """Search the point at `value` again from the ML estimate, the moment start and every
+        correlation restart, as an interval end deserves; True if it was not the minimum."""
+        restricted = self.parameter.restricted(value)
+        point = self.points[value]
+        starts = [self.parameter.centre, *self._restarts(restricted, point)]
+        best = self._lowest(restricted, value, starts, [point])
+        if best.deviance < self.floor:
+            raise LowerOptimum(self.parameter, best)
+        self.points[value] = best
+        return best.deviance < point.deviance - DEVIANCE_TOL
+
+    def _restarts(self, restricted: Restricted, point: Point) -> list[Point]:
+        objective, layout = restricted.objective, restricted.objective.layout
+        thetas = [
+            *correlation_restarts(point.theta, layout),
+            moment_start(objective.A, layout, objective.levels),
+        ]
+        return [Point(theta, point.sigma, point.deviance) for theta in thetas]
+
+    def _lowest(
+        self, restricted: Restricted, value: float, starts: list[Point], found: list[Point]
+    ) -> Point:
+        """The lowest of the points `found` and the minima from `starts`; a start that the
+        constraint maps to one already used is skipped."""
+        tried = [self.parameter.start(value, point) for point in found]
+        best = min(found, key=lambda p: p.deviance, default=None)
+        for start in starts:
+            x0 = self.parameter.start(value, start)
+            if any(np.allclose(x0, x) for x in tried):
+                continue
+            tried.append(x0)
+            candidate = self._minimize(restricted, x0)
+            if best is None or candidate.deviance < best.deviance:
+                best = candidate
+        assert best is not None  # `starts` or `found` hold a point
         return best
 
     def _minimize(self, restricted: Restricted, x0: np.ndarray) -> Point:
@@ -210,8 +247,10 @@ def interval_end(trace: Trace, target: float, step: float) -> tuple[float, str |
         if np.isnan(end):
             return end, f"ζ does not reach {target:+.2f} on this side of the estimate"
         if trace.consistent(side, end, target):
-            return end, None
-        if not trace.repair(side):
+            if not trace.improve(end):
+                return end, None
+            trace.repair(side)  # carry the better valley inward
+        elif not trace.repair(side):
             break
     return float("nan"), f"ζ crosses {target:+.2f} more than once (a non-monotonic profile)"
 
