@@ -111,13 +111,14 @@ class BruteForce:
         best = np.inf
         for start in starts:
             x0 = np.where(variances, start[free] ** 2, start[free])
-            result = optimize.minimize(
-                f,
-                np.clip(x0, lo, hi),
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 1000},
-            )
+            with np.errstate(invalid="ignore"):  # differences of inf where V is singular
+                result = optimize.minimize(
+                    f,
+                    np.clip(x0, lo, hi),
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 1000},
+                )
             best = min(best, float(result.fun))
         return best
 

@@ -7,19 +7,21 @@ values around its estimate and the ML deviance minimized over the others; the si
     ζ(ψ) = sign(ψ − ψ̂) sqrt(d(ψ) − d(ψ̂))
 
 is approximately standard normal, so the interval is where |ζ| ≤ z_{(1+level)/2}.  lme4
-interpolates ζ with splines through a grid; here each end point is found as the root of
-ζ(ψ) ∓ z directly (Brent's method), which needs fewer refits and no interpolation.
+interpolates ζ with splines through a grid; here each end is found as the root of ζ(ψ) ∓ z
+directly, by interpolation within a bracket, which needs fewer refits and no spline.
 
 The parameters are lme4's: the standard deviation and correlation of each term's
 coefficients, σ, and the fixed effects (`mixedfx.inference.profile_parameters`).  Each
 minimization over the others runs in θ-space with the exact gradient
 (`mixedfx.inference.restricted`), from the optima at the nearest values already profiled on
-either side, and again from off the bounds where it ends at a correlation of ±1 or a zero
-variance.  ζ must grow monotonically away from the estimate, and continuously: where it does
-not, the points are re-optimized from their neighbours' optima, and where that does not help,
-or an end cannot be found, the end is NaN with a `ProfileWarning` (lme4 warns of a
-"non-monotonic profile" too).  A profile that finds a lower deviance than the ML fit's starts
-over from that better optimum, with a warning (lme4 stops with an error).
+either side.  The deviance often has several valleys, most of all on the boundary (a
+correlation of ±1, a zero variance), so a minimum on the boundary is searched again from off
+it, and each interval end from the estimate and every correlation restart too.  ζ must cross
+±z once, continuously: where it jumps or crosses again, the points are re-optimized from their
+neighbours' optima, and where that does not help, or an end cannot be found, the end is NaN
+with a `ProfileWarning` (lme4 warns of a "non-monotonic profile").  A profile that finds a
+lower deviance than the ML fit's starts over from that better optimum, with a warning (lme4
+stops with an error).
 """
 
 from __future__ import annotations
@@ -60,11 +62,11 @@ DEVIANCE_TOL = 1e-6
 # A profile this far below the ML fit's deviance starts over from the better optimum (below
 # it, ζ near the estimate is 0 and the ends move by less than 1e-4/(2z)).
 RECENTRE_TOL = 1e-4
-# How far ζ at an end found by root finding may lie from its target (a jump, otherwise).
-ZETA_TOL = 1e-3
-# ζ at an interval end found by root finding is within this of its target.
+# The root finder stops where ζ is this close to its target ...
 ROOT_TOL = 1e-4
 MAX_ROOT_STEPS = 100
+# ... and an end whose ζ is further than this from it lies at a jump of the profile.
+ZETA_TOL = 1e-3
 # The most outward steps to bracket an end; each goes this factor beyond the linear
 # prediction of the crossing (but no more than twice as far from the estimate).
 MAX_STEPS = 40
@@ -191,6 +193,8 @@ class Trace:
 
     def _minimize(self, restricted: Restricted, x0: np.ndarray) -> Point:
         x0 = np.maximum(x0, restricted.lower)
+        if not x0.size:  # nothing left free (the SD of a model's only scalar term at 0)
+            return Point(restricted.theta(x0), restricted.sigma_at(x0), restricted(x0))
         opt = minimize_theta(restricted, x0, restricted.lower, OptimizerOptions())
         x = opt.final
         return Point(restricted.theta(x), restricted.sigma_at(x), opt.fmin, opt.converged)
