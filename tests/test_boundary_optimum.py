@@ -163,3 +163,44 @@ def test_a_variance_at_zero_is_exactly_zero() -> None:
         warnings.simplefilter("ignore", mfx.SingularFitWarning)
         fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", mfx.datasets.load("Dyestuff2"))
     assert fit.theta[0] == 0.0 and fit.optinfo.converged
+
+
+class Quadratic:
+    """f(x) = ½ xᵀHx + gᵀx with its exact gradient: a stand-in objective for the check."""
+
+    blas_threads = None
+
+    def __init__(self, H: np.ndarray, g: np.ndarray):
+        self.H, self.g = H, g
+
+    def __call__(self, x: np.ndarray, /) -> float:
+        return float(0.5 * x @ self.H @ x + self.g @ x)
+
+    def value_and_gradient(self, x: np.ndarray, /) -> tuple[float, np.ndarray]:
+        return self(x), self.H @ x + self.g
+
+    def flat_bounds(self, x: np.ndarray, /) -> np.ndarray:
+        return np.zeros(x.size, dtype=bool)
+
+    def scale(self, x: np.ndarray, /) -> np.ndarray:
+        return np.ones(x.size)
+
+
+@pytest.mark.parametrize(
+    ("H", "g", "converged"),
+    [
+        ([[1.0, 1.0], [1.0, 1.0]], [0.0, 0.0], True),  # a flat valley along (1, −1): optimal
+        ([[1.0, 1.0], [1.0, 1.0]], [1e-3, -1e-3], False),  # the valley slopes
+        ([[1.0, 0.0], [0.0, -1e-3]], [0.0, 0.0], False),  # a saddle
+        ([[2.0, 0.5], [0.5, 1.0]], [0.0, 0.0], True),  # a strict minimum
+    ],
+)
+def test_a_flat_valley_is_an_optimum_and_a_saddle_is_not(H, g, converged) -> None:
+    """The verification of an optimizer's result: no curvature and no slope along a
+    direction is a (non-identifiable) optimum, as lme4's "nearly unidentifiable" fits are;
+    negative curvature, or a slope along a flat direction, is not."""
+    objective = Quadratic(np.array(H), np.array(g))
+    x = np.zeros(2)
+    opt = OptSummary("test", x, x, objective(x), 1, False, "stopped")
+    checked = verify_stationary(objective, opt, np.full(2, -np.inf), 1e-9)
+    assert checked.converged is converged

@@ -28,7 +28,7 @@ from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
-from mixedfx.factor import Factor, profiled_criterion
+from mixedfx.factor import Factor, criterion_at_sigma, profiled_criterion, pwrss_weight
 
 
 class DenseEvaluation:
@@ -61,12 +61,17 @@ class DenseEvaluation:
         U = self._upper(self._scaled(theta))
         return None if U is None else self._blocked(theta, U.T)
 
-    def value_and_gradient(self, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
-        """The criterion and ∂d/∂θ (shape (nθ,)) at θ; None when M is not positive definite.
+    def value_and_gradient(
+        self, theta: np.ndarray, reml: bool, sigma: float | None = None
+    ) -> tuple[float, np.ndarray, float] | None:
+        """The criterion (profiled over σ, or at `sigma`), ∂d/∂θ (shape (nθ,)) and r² at θ;
+        None when M is not positive definite.
 
-        With L⁻¹ from the factor, M̄ = L⁻ᵀ D L⁻¹, D = diag(1 on the first m rows, ν on the last):
-        the first part is the derivative of log|M[:m, :m]|, whose inverse is the product of the
-        leading blocks of L⁻¹, the second that of ν log r², as r⁻² = (M⁻¹)_ss = ‖L⁻¹ row s‖².
+        With L⁻¹ from the factor, M̄ = L⁻ᵀ D L⁻¹, D = diag(1 on the first m rows, c on the
+        last): the first part is the derivative of log|M[:m, :m]|, whose inverse is the product
+        of the leading blocks of L⁻¹, the second that of the r² term, as
+        r⁻² = (M⁻¹)_ss = ‖L⁻¹ row s‖² and ∂r²/∂M = r⁴ ∂(M⁻¹)_ss/∂M: c = r² ∂d/∂r², which is ν
+        for ν log r² (profiled) and r²/σ² at a given σ.
         """
         FLambda = self._scaled(theta)
         U = self._upper(FLambda)
@@ -74,12 +79,19 @@ class DenseEvaluation:
             return None
         m, nu = self.counts[reml]
         d = np.diagonal(U)
-        value = profiled_criterion(2.0 * float(np.log(d[:m]).sum()), float(d[-1] ** 2), nu)
+        logdet, pwrss = 2.0 * float(np.log(d[:m]).sum()), float(d[-1] ** 2)
+        weights = self.weights[reml]
+        if sigma is None:
+            value = profiled_criterion(logdet, pwrss, nu)
+        else:
+            value = criterion_at_sigma(logdet, pwrss, nu, sigma)
+            weights = weights.copy()
+            weights[-1] = np.sqrt(pwrss * pwrss_weight(pwrss, nu, sigma))
         P = lapack.dtrtri(U, lower=0)[0].T  # L⁻¹ (lower; U is clean, so is its inverse)
-        P *= self.weights[reml][:, None]
+        P *= weights[:, None]
         G = FLambda @ (P.T @ P)
         gradient = np.bincount(self.which, weights=G.flat[self.positions], minlength=theta.size)
-        return value, 2.0 * gradient
+        return value, 2.0 * gradient, pwrss
 
     def _scaled(self, theta: np.ndarray) -> np.ndarray:
         """A Λ̃ at θ, shape (s, s)."""

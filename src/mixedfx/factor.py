@@ -21,6 +21,20 @@ def profiled_criterion(logdet: float, pwrss: float, nu: int) -> float:
     return logdet + nu * (1.0 + LOG_2PI + np.log(pwrss / nu))
 
 
+def criterion_at_sigma(logdet: float, pwrss: float, nu: int, sigma: float) -> float:
+    """logdet + r²/σ² + ν log(2πσ²): −2 × the log-likelihood at a given σ, not profiled.
+
+    Minimized over σ (σ² = r²/ν) it is `profiled_criterion`; likelihood profiles of σ and of
+    the standard deviations σ‖T_a‖ hold σ, or σ's relation to θ, fixed instead.
+    """
+    return logdet + pwrss / sigma**2 + nu * (LOG_2PI + 2.0 * np.log(sigma))
+
+
+def pwrss_weight(pwrss: float, nu: int, sigma: float | None) -> float:
+    """∂d/∂r² of the criterion: ν/r² when profiled over σ (σ None), else 1/σ²."""
+    return nu / pwrss if sigma is None else 1.0 / sigma**2
+
+
 @dataclass(frozen=True)
 class Factor:
     """The blocked Cholesky factor at one θ.
@@ -65,11 +79,20 @@ class Factor:
         """Penalized weighted residual sum of squares r² = ‖y − Xβ − ZΛu‖² + ‖u‖²."""
         return float(self.Lrest[-1, -1] ** 2)
 
-    def criterion(self, reml: bool) -> float:
-        """The REML criterion or the ML deviance (`profiled_criterion`) at this factor."""
+    def criterion(self, reml: bool, sigma: float | None = None) -> float:
+        """The REML criterion or the ML deviance at this factor: profiled over σ
+        (`profiled_criterion`), or at `sigma` (`criterion_at_sigma`)."""
+        logdet, nu = self.logdet_and_dof(reml)
+        if sigma is None:
+            return profiled_criterion(logdet, self.pwrss, nu)
+        return criterion_at_sigma(logdet, self.pwrss, nu, sigma)
+
+    def logdet_and_dof(self, reml: bool) -> tuple[float, int]:
+        """The criterion's log-determinant and ν: log|L_Z|² and n (ML), or
+        log|L_Z|² + log|L_X|² and n − p (REML)."""
         if reml:
-            return profiled_criterion(self.logdet_Z + self.logdet_X, self.pwrss, self.n - self.p)
-        return profiled_criterion(self.logdet_Z, self.pwrss, self.n)
+            return self.logdet_Z + self.logdet_X, self.n - self.p
+        return self.logdet_Z, self.n
 
 
 def scale_rows(M: np.ndarray, rows: slice, T: np.ndarray) -> None:

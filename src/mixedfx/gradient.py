@@ -19,7 +19,8 @@ differentiation (adjoints written x̄, with d d = Σ x̄ ∘ dx) gives, step by 
     ∂d/∂T₁ = 2 Σ_g (W̄_g + A_g − A_g W_g W̄_g) T₁ P_g.
 
 The first line holds because log|M_SS| and r² = M_yy − M_yQ M_QQ⁻¹ M_Qy are a log-determinant
-and a Schur complement of M; the last collects the terms of log|S_g| and of W_g.  Nothing
+and a Schur complement of M; the last collects the terms of log|S_g| and of W_g.  At a
+given σ (not profiled), ν log r² becomes r²/σ² and ν/r² in M̄ becomes 1/σ².  Nothing
 needs T_t to be invertible, so the gradient is exact on the boundary (zero variances) too.
 The cost is an evaluation's plus one inversion of M_SS (LAPACK dpotri) and one pass over B
 (`OffDiagonal.quadratic_blocks`).  A finite-difference gradient would cost nθ evaluations.
@@ -35,7 +36,7 @@ from scipy.linalg import lapack
 
 from mixedfx.covariance import ThetaLayout
 from mixedfx.crossprod import CrossProducts
-from mixedfx.factor import Factor, scale_rows
+from mixedfx.factor import Factor, pwrss_weight, scale_rows
 from mixedfx.linalg import batched_lower_solve, gram
 
 
@@ -53,12 +54,15 @@ class Tape:
         Shape (r, r): the Schur complement before the scaling by Λ_r (lower triangle valid).
     reml
         Which criterion was evaluated.
+    sigma
+        The σ it was evaluated at, or None when profiled over σ.
     """
 
     factor: Factor
     W: np.ndarray
     N: np.ndarray
     reml: bool
+    sigma: float | None = None
 
 
 def deviance_gradient(
@@ -82,7 +86,8 @@ def deviance_gradient(
     """
     f = tape.factor
     m = f.q_rest + (f.p if tape.reml else 0)
-    Mbar = _factor_adjoint(f.Lrest, m, f.n - f.p if tape.reml else f.n)
+    nu = f.n - f.p if tape.reml else f.n
+    Mbar = _factor_adjoint(f.Lrest, m, pwrss_weight(f.pwrss, nu, tape.sigma))
     NLam = _fill_upper(tape.N)  # the tape's own copy of N, made N Λ_r in place: columns scaled
     grads = [np.zeros((k, k)) for k in layout.ks]
     for rows, T in rest:
@@ -100,7 +105,7 @@ def deviance_gradient(
     return layout.flatten(grads)
 
 
-def _factor_adjoint(L: np.ndarray, m: int, nu: int) -> np.ndarray:
+def _factor_adjoint(L: np.ndarray, m: int, weight: float) -> np.ndarray:
     """M̄ (s × s): the derivative of the objective with respect to the entries of M = L Lᵀ.
 
     Parameters
@@ -110,14 +115,14 @@ def _factor_adjoint(L: np.ndarray, m: int, nu: int) -> np.ndarray:
     m
         The rows of M whose log-determinant the objective holds (the random effects', and
         for REML the fixed effects' too).
-    nu
-        The residual degrees of freedom multiplying log r² (n, or n − p for REML).
+    weight
+        ∂d/∂r² (`mixedfx.factor.pwrss_weight`).
     """
     # Lᵀ v = ℓ, ℓ the last row: Lᵀ is the upper factor in Fortran order, as LAPACK stores it
     v, _ = lapack.dtrtrs(L.T[:-1, :-1], L[-1, :-1], lower=0)
     w = np.append(-v, 1.0)
     Mbar = np.multiply.outer(w, w)
-    Mbar *= nu / float(L[-1, -1] ** 2)
+    Mbar *= weight
     if m:
         inverse, info = lapack.dpotri(L.T[:m, :m], lower=0)
         if info != 0:

@@ -135,7 +135,24 @@ class ProfiledDeviance:
         out = self._evaluation.value_and_gradient(np.asarray(theta, dtype=float), self.reml)
         if out is None:
             return np.inf, np.full(len(theta), np.nan)
-        return out
+        return out[0], out[1]
+
+    def value_and_gradients_at(
+        self, theta: np.ndarray, sigma: float
+    ) -> tuple[float, np.ndarray, float]:
+        """The criterion at a given σ instead of profiled over it (`Factor.criterion`), with
+        ∂d/∂θ (shape (nθ,)) and ∂d/∂σ = 2(ν − r²/σ²)/σ; one evaluation.
+
+        Where M is not positive definite the value is inf and the gradients NaN.
+        """
+        self.evaluations += 1
+        theta = np.asarray(theta, dtype=float)
+        out = self._evaluation.value_and_gradient(theta, self.reml, sigma)
+        if out is None:
+            return np.inf, np.full(len(theta), np.nan), np.nan
+        value, gradient, pwrss = out
+        nu = self.A.n - self.A.p if self.reml else self.A.n
+        return value, gradient, 2.0 * (nu - pwrss / sigma**2) / sigma
 
     def factor(self, theta: np.ndarray) -> Factor | None:
         """The blocked Cholesky factor at θ, or None when M is not positive definite."""
@@ -149,8 +166,10 @@ class Evaluation(Protocol):
     def factor(self, theta: np.ndarray) -> Factor | None: ...
 
     def value_and_gradient(
-        self, theta: np.ndarray, reml: bool
-    ) -> tuple[float, np.ndarray] | None: ...
+        self, theta: np.ndarray, reml: bool, sigma: float | None = None
+    ) -> tuple[float, np.ndarray, float] | None:
+        """The criterion (profiled over σ, or at `sigma`), its gradient and r²."""
+        ...
 
 
 class BlockedEvaluation:
@@ -168,17 +187,21 @@ class BlockedEvaluation:
         tape = self._forward(theta, keep=None)
         return None if tape is None else tape.factor
 
-    def value_and_gradient(self, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray] | None:
-        tape = self._forward(theta, keep=reml)
+    def value_and_gradient(
+        self, theta: np.ndarray, reml: bool, sigma: float | None = None
+    ) -> tuple[float, np.ndarray, float] | None:
+        tape = self._forward(theta, keep=reml, sigma=sigma)
         if tape is None:
             return None
         rest = [(rows, T) for (rows, _), T in zip(self._rest, tape.factor.templates[1:])]
         gradient = deviance_gradient(self.A, self.layout, rest, tape)
-        return tape.factor.criterion(reml), gradient
+        return tape.factor.criterion(reml, sigma), gradient, tape.factor.pwrss
 
-    def _forward(self, theta: np.ndarray, keep: bool | None) -> Tape | None:
+    def _forward(
+        self, theta: np.ndarray, keep: bool | None, sigma: float | None = None
+    ) -> Tape | None:
         """The factorization; unless `keep` is None, also what the reverse pass of the
-        criterion (REML if `keep`) reads."""
+        criterion (REML if `keep`; at `sigma` if given) reads."""
         templates = self.layout.templates(theta)
         T1 = templates[0]
         S = congruence(self.A.A11, T1) + self._eye1
@@ -199,4 +222,4 @@ class BlockedEvaluation:
         if info != 0:
             return None
         factor = Factor(theta, templates, L11, U.T, q, self.A.p, self.A.n)
-        return Tape(factor, W, N, bool(keep))
+        return Tape(factor, W, N, bool(keep), sigma)

@@ -120,24 +120,25 @@ class OptSummary:
 
 
 class Differentiable(Protocol):
-    """An objective with its gradient (`mixedfx.objective.ProfiledDeviance`)."""
+    """An objective with its gradient (`mixedfx.objective.ProfiledDeviance`, or a likelihood
+    profile's `mixedfx.inference.restricted.Restricted`)."""
 
     @property
     def blas_threads(self) -> int | None:
         """Threads for the BLAS calls of an evaluation (None: the library's default)."""
         ...
 
-    def __call__(self, theta: np.ndarray) -> float: ...
+    def __call__(self, theta: np.ndarray, /) -> float: ...
 
-    def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
+    def flat_bounds(self, theta: np.ndarray, /) -> np.ndarray:
         """Shape (nθ,), bool: entries at a bound where the gradient is zero by symmetry."""
         ...
 
-    def scale(self, theta: np.ndarray) -> np.ndarray:
+    def scale(self, theta: np.ndarray, /) -> np.ndarray:
         """Shape (nθ,), positive: the natural size of each entry near θ (the optimizer's unit)."""
         ...
 
-    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
+    def value_and_gradient(self, theta: np.ndarray, /) -> tuple[float, np.ndarray]: ...
 
 
 def minimize_theta(
@@ -276,16 +277,35 @@ CONFIRMED = "first-order optimum confirmed"
 
 
 def _verdict(H: np.ndarray, g: np.ndarray, tolerance: float) -> str:
-    """Whether the quadratic model (H, g) certifies a minimum to within `tolerance`."""
+    """Whether the quadratic model (H, g) certifies a minimum to within `tolerance`.
+
+    A direction of negative curvature is a saddle.  A direction of no curvature (up to
+    rounding) with no slope is a flat valley: every point along it is as good, so the point is
+    an optimum whose parameters are not all identifiable (lme4 says "nearly unidentifiable"
+    and keeps the fit as converged); with a slope the objective keeps decreasing along it.
+    """
     if not (np.all(np.isfinite(H)) and np.all(np.isfinite(g))):
         return "the gradient or Hessian is not finite there"
     eigenvalues, vectors = np.linalg.eigh(H)
-    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 0.0):
-        return "the Hessian there is not positive definite (a saddle or a flat direction)"
-    predicted = 0.5 * float(np.sum((vectors.T @ g) ** 2 / eigenvalues))
+    flat = np.abs(eigenvalues) <= FLAT_CURVATURE * max(eigenvalues[-1], 0.0)
+    if np.any(eigenvalues[~flat] < 0):
+        return "the Hessian there is not positive definite (a saddle)"
+    slopes = vectors.T @ g
+    if np.any(np.abs(slopes[flat]) >= tolerance):
+        return "the objective still slopes along a direction of no curvature there"
+    curved = ~flat
+    predicted = 0.5 * float(np.sum(slopes[curved] ** 2 / eigenvalues[curved]))
     if predicted >= tolerance:
         return f"the gradient there predicts a further decrease of {predicted:.2g}"
+    if np.any(flat):
+        return f"{CONFIRMED}, along a flat direction (some parameters are not identifiable there)"
     return CONFIRMED
+
+
+# Curvature below this fraction of the largest counts as none: the Hessian comes from
+# differences of the gradient, whose rounding (and a valley that is flat only up to rounding)
+# leaves curvatures of up to about this relative size
+FLAT_CURVATURE = 1e-6
 
 
 MAX_RESTARTS = 3

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from mixedfx.factor import LOG_2PI, Factor
+from mixedfx.factor import Factor
 from mixedfx.inference.derivatives import hessian, jacobian
 from mixedfx.lmm import LinearMixedModel
 from mixedfx.objective import ProfiledDeviance
@@ -57,11 +57,7 @@ class VarianceParameters:
 
     def deviance(self, varpar: np.ndarray) -> float:
         """d(θ, σ), lmerTest's ``devfun_vp``."""
-        theta, sigma = varpar[:-1], float(varpar[-1])
-        f = self._factor(theta)
-        dof = f.n - f.p if self.fit.reml else f.n
-        value = f.logdet_Z + f.pwrss / sigma**2 + dof * (LOG_2PI + np.log(sigma**2))
-        return value + f.logdet_X if self.fit.reml else value
+        return self._factor(varpar[:-1]).criterion(self.fit.reml, sigma=float(varpar[-1]))
 
     def vcov(self, varpar: np.ndarray) -> np.ndarray:
         """vcov(β̂) at (θ, σ): σ² (L_X L_Xᵀ)⁻¹, shape (p, p)."""
