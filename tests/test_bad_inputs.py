@@ -99,7 +99,7 @@ BAD_FORMULAS: dict[str, tuple[object, type[MixedFxError], str]] = {
     "megabyte expression": (
         "Reaction ~ I(" + "+".join(["Days"] * 200_000) + ") + (1|Subject)",
         FormulaError,
-        "nested too deeply",
+        "1,000,027 characters, more than 100,000",
     ),
     "deep parentheses": (
         "Reaction ~ " + "(" * 500 + "Days" + ")" * 500 + " + (1|Subject)",

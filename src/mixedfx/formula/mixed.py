@@ -127,6 +127,11 @@ def parse_formula(formula: str, columns: Iterable[object] | None = None) -> Mixe
     """
     if not isinstance(formula, str):
         raise FormulaError(f"the formula must be a string, got {type(formula).__name__}")
+    if len(formula) > MAX_LENGTH:
+        raise FormulaError(
+            f"the formula has {len(formula):,} characters, more than {MAX_LENGTH:,}; compute "
+            "long expressions as columns of the data first"
+        )
     try:
         text, dots = formula, dot_positions(formula)
         if dots:
@@ -142,6 +147,11 @@ def parse_formula(formula: str, columns: Iterable[object] | None = None) -> Mixe
     for notice in mixed.notices:
         warnings.warn(notice, MixedFxWarning, stacklevel=3)
     return mixed
+
+
+# The longest formula read: formulaic's parse takes time quadratic in the length (about a
+# quarter of a second at this length, tens of seconds at a megabyte).
+MAX_LENGTH = 100_000
 
 
 @functools.lru_cache(maxsize=512)
