@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixedfx.design.columns import build_columns, evaluate, plain_columns
+from mixedfx.data.columns import build_columns, evaluate, plain_columns
 
 DATA = pd.DataFrame(
     {

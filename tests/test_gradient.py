@@ -12,11 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mixedfx as mfx
+from mixedfx.crossprod.offdiag import SparseBlock, pattern_block
 from mixedfx.inference.derivatives import hessian
-from mixedfx.linalg import SparseBlock
-from mixedfx.linalg.offdiag import pattern_block
-from mixedfx.objective import ProfiledDeviance
 from mixedfx.optimize import OptimizerOptions, minimize_theta
+from mixedfx.pls.deviance import ProfiledDeviance
 from test_objective import DESIGNS, pipeline, random_data
 
 from conftest import case, case_frame, lmer_cases

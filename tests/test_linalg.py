@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from mixedfx.linalg.blockdiag import batched_cholesky, batched_lower_solve, congruence, gram
-from mixedfx.linalg.offdiag import DenseBlock, SparseBlock, pattern_block
+from mixedfx.crossprod.offdiag import DenseBlock, SparseBlock, pattern_block
+from mixedfx.pls.blockdiag import batched_cholesky, batched_lower_solve, congruence, gram
 
 
 def random_blocks(rng: np.random.Generator, ell: int, k: int) -> np.ndarray:

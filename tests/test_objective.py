@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from scipy.linalg import block_diag
 
 import mixedfx as mfx
-from mixedfx.covariance import ThetaLayout
-from mixedfx.crossprod import cross_products, term_matrix
-from mixedfx.design import Design, build_design
+from mixedfx.crossprod.products import cross_products, term_matrix
+from mixedfx.data.design import Design, build_design
+from mixedfx.data.frame import model_frame
 from mixedfx.formula import parse_formula
-from mixedfx.frame import model_frame
-from mixedfx.objective import ProfiledDeviance
+from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.deviance import ProfiledDeviance
 
 DESIGNS = {
     "crossed, slopes": "y ~ x + (1 + x | a) + (1 | b)",
@@ -118,7 +118,7 @@ def test_estimates_match_dense_at_optimum(which: str, reml: bool, rng) -> None:
     sigma2 = d["r2"] / (fit.nobs - fit.design.p if reml else fit.nobs)
     assert fit.sigma**2 == pytest.approx(sigma2, rel=1e-9)
     np.testing.assert_allclose(fit.vcov.to_numpy(), sigma2 * np.linalg.inv(d["XtVX"]), rtol=1e-7)
-    from mixedfx.solution import conditional_covariances
+    from mixedfx.pls.solution import conditional_covariances
 
     blocks = conditional_covariances(fit.factor, fit.A, fit.design.levels)
     condvar = np.concatenate([np.diagonal(C, axis1=1, axis2=2).ravel() for C in blocks])

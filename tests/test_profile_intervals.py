@@ -24,7 +24,7 @@ from scipy import optimize, stats
 import mixedfx as mfx
 from mixedfx.inference import profile as profile_module
 from mixedfx.inference.restricted import reordered_cross_products, reordered_theta
-from mixedfx.objective import ProfiledDeviance
+from mixedfx.pls.deviance import ProfiledDeviance
 
 DATA = Path(__file__).parent / "data" / "profile"
 Z = float(stats.norm.ppf(0.975))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import mixedfx as mfx
-from mixedfx.start import SMALLEST, moment_start
+from mixedfx.models.start import SMALLEST, moment_start
 
 from conftest import case, case_frame, lmer_cases
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import mixedfx as mfx
-from mixedfx.design import lme4_term_order
+from mixedfx.data.design import lme4_term_order
 
 INPUTS = Path(__file__).parent / "data" / "inputs"
 REFERENCE = json.loads((INPUTS / "term_order.json").read_text())

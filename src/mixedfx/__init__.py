@@ -30,9 +30,9 @@ from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
 from mixedfx.inference import anova, compare, nakagawa_r2
 from mixedfx.inference.bootstrap import BootstrapResult, bootstrap
-from mixedfx.lm import LinearModel, lm
-from mixedfx.lmlist import LmList, lm_list
-from mixedfx.lmm import LinearMixedModel, lmer
+from mixedfx.models.lm import LinearModel, lm
+from mixedfx.models.lmlist import LmList, lm_list
+from mixedfx.models.lmm import LinearMixedModel, lmer
 from mixedfx.optimize import OptimizerOptions, OptSummary
 
 __version__ = "0.1.0"

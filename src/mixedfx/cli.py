@@ -27,8 +27,8 @@ import pandas as pd
 
 from mixedfx import __version__, datasets
 from mixedfx.errors import MixedFxError
-from mixedfx.lmm import lmer
 from mixedfx.messages import shorten
+from mixedfx.models.lmm import lmer
 
 USAGE_ERROR = 2
 BUG = 1

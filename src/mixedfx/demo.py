@@ -15,9 +15,9 @@ import pandas as pd
 
 from mixedfx import datasets
 from mixedfx.inference import anova, compare
-from mixedfx.lm import LinearModel, lm
-from mixedfx.lmlist import LmList, lm_list
-from mixedfx.lmm import LinearMixedModel, lmer
+from mixedfx.models.lm import LinearModel, lm
+from mixedfx.models.lmlist import LmList, lm_list
+from mixedfx.models.lmm import LinearMixedModel, lmer
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Stage 6, optimize: minimize the profiled deviance over θ.
 
-The default is L-BFGS-B (SciPy) with the exact gradient of `mixedfx.gradient`: bound
+The default is L-BFGS-B (SciPy) with the exact gradient of `mixedfx.pls.gradient`: bound
 constraints keep variances non-negative, and each iteration uses the slope in every
 direction at the cost of about two evaluations, where a derivative-free method must probe
 each direction by itself.  On the reference cases it needs 2–13 evaluations where lme4's
@@ -68,7 +68,7 @@ class OptimizerOptions:
         Most objective evaluations allowed.
     initial_step
         BOBYQA's first trust-region radius in θ units; None for NLopt's default.  Fits start
-        from moment estimates near the optimum (`mixedfx.start`), where a small first step
+        from moment estimates near the optimum (`mixedfx.models.start`), where a small first step
         saves evaluations: on the reference cases fewer than lme4 needs from its identity
         start with NLopt's default step.  Like BOBYQA's other tolerances, in the units of
         `minimize_theta` (θ relative to its start where that exceeds 1).
@@ -120,7 +120,7 @@ class OptSummary:
 
 
 class Differentiable(Protocol):
-    """An objective with its gradient (`mixedfx.objective.ProfiledDeviance`, or a likelihood
+    """An objective with its gradient (`mixedfx.pls.deviance.ProfiledDeviance`, or a likelihood
     profile's `mixedfx.inference.restricted.Restricted`)."""
 
     @property

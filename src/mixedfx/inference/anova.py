@@ -6,8 +6,8 @@ import pandas as pd
 
 from mixedfx.inference.ftest_lm import lm_anova_table
 from mixedfx.inference.lrt import likelihood_ratio_table
-from mixedfx.lm import LinearModel
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lm import LinearModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 def anova(

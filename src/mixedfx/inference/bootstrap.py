@@ -23,14 +23,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mixedfx.covariance import sdcor_vector
-from mixedfx.crossprod import CrossProducts, term_matrix
+from mixedfx.crossprod.products import CrossProducts, term_matrix
 from mixedfx.errors import InterruptedBootstrapWarning
 from mixedfx.inference.profile import VarianceScale
-from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import ProfiledDeviance
+from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.optimize import OptSummary, minimize_theta
-from mixedfx.solution import solve
+from mixedfx.pls.covariance import sdcor_vector
+from mixedfx.pls.deviance import ProfiledDeviance
+from mixedfx.pls.solution import solve
 
 Progress = Callable[[int, int], None]
 

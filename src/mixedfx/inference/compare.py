@@ -11,7 +11,7 @@ import pandas as pd
 from mixedfx.errors import ComparabilityWarning
 from mixedfx.inference.lrt import Fit, check_same_data, is_reml
 from mixedfx.inference.r2 import nakagawa_r2
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 def compare(*fits: Fit, names: list[str] | None = None) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 Method = Literal["wald", "profile", "bootstrap"]
 

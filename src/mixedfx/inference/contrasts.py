@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from formulaic import model_matrix
 
-from mixedfx.design.names import r_name
+from mixedfx.data.names import r_name
 from mixedfx.formula.rsyntax import R_FUNCTIONS
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 @dataclass(frozen=True)

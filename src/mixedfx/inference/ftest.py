@@ -14,7 +14,7 @@ from scipy import stats
 
 from mixedfx.inference.contrast_test import ContrastTest
 from mixedfx.inference.satterthwaite import f_denominator_df, satterthwaite_df
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 DDF = Literal["satterthwaite", "kenward-roger", "residual"] | None
 DDF_METHODS = ("satterthwaite", "kenward-roger", "residual", None)

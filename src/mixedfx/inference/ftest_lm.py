@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from mixedfx.errors import DataError
-from mixedfx.lm import LinearModel
+from mixedfx.models.lm import LinearModel
 
 
 def lm_anova_table(fits: Sequence[LinearModel], names: Sequence[str]) -> pd.DataFrame:

@@ -22,9 +22,9 @@ import numpy as np
 from scipy import stats
 from scipy.linalg import block_diag, cho_factor, cho_solve
 
-from mixedfx.crossprod import term_matrix
+from mixedfx.crossprod.products import term_matrix
 from mixedfx.inference.contrast_test import ContrastTest
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from mixedfx.errors import DataError, RefitWarning
-from mixedfx.lm import LinearModel
-from mixedfx.lmm import LinearMixedModel, lmer
+from mixedfx.models.lm import LinearModel
+from mixedfx.models.lmm import LinearMixedModel, lmer
 
 COLUMNS = ["npar", "aic", "bic", "loglik", "deviance", "chisq", "df", "p_value"]
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mixedfx.inference.bootstrap import Refitter, draw_response
 from mixedfx.inference.lrt import as_ml, check_same_data, warn_refits
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 def bootstrap_lrt(

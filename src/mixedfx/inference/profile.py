@@ -49,9 +49,9 @@ from mixedfx.inference.restricted import (
     at_correlation_bound,
     correlation_restarts,
 )
-from mixedfx.lmm import SINGULAR_TOL, LinearMixedModel
+from mixedfx.models.lmm import SINGULAR_TOL, LinearMixedModel
+from mixedfx.models.start import moment_start
 from mixedfx.optimize import OptimizerOptions, minimize_theta
-from mixedfx.start import moment_start
 
 __all__ = ["Profile", "VarianceScale", "profile_intervals", "profiles"]
 

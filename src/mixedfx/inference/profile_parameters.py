@@ -15,7 +15,6 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from mixedfx.covariance import sdcor_vector
 from mixedfx.inference.restricted import (
     FixedSigma,
     Restricted,
@@ -24,8 +23,9 @@ from mixedfx.inference.restricted import (
     reordered_cross_products,
     reordered_theta,
 )
-from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import ProfiledDeviance
+from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.pls.covariance import sdcor_vector
+from mixedfx.pls.deviance import ProfiledDeviance
 
 # An SD's restriction keeps σ = sd / θ_j below this multiple of σ̂ (θ_j's lower bound).
 SIGMA_RANGE = 1e6

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 class MixedR2(NamedTuple):

@@ -4,7 +4,7 @@ A likelihood profile minimizes the deviance over every other parameter while one
 at a value.  Rather than searching lme4's standard-deviation/correlation scale directly (where
 a correlation of ±1 is a singular point of the map to θ, and a derivative-free search stalls
 near it), each restriction is written in θ-space, where the exact gradient of
-`mixedfx.gradient` applies, ±1 correlations are ordinary bounds (a zero template diagonal),
+`mixedfx.pls.gradient` applies, ±1 correlations are ordinary bounds (a zero template diagonal),
 and `mixedfx.optimize.minimize_theta` restarts off such bounds:
 
 * σ = v: the deviance at σ = v, over all of θ;
@@ -29,10 +29,10 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from mixedfx.covariance import ThetaLayout
-from mixedfx.crossprod import CrossProducts
-from mixedfx.linalg import off_diagonal
-from mixedfx.objective import ProfiledDeviance
+from mixedfx.crossprod.offdiag import off_diagonal
+from mixedfx.crossprod.products import CrossProducts
+from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.deviance import ProfiledDeviance
 
 # A template row whose diagonal is below this fraction of the rest is at (or near) a
 # correlation bound: |ρ| > 0.99995 with the span of the earlier coefficients.  A gradient

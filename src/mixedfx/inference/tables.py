@@ -8,7 +8,7 @@ from scipy import stats
 
 from mixedfx.inference.contrasts import term_contrasts
 from mixedfx.inference.ftest import DDF, check_ddf, contrast_test
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 def coef_table(fit: LinearMixedModel, ddf: DDF) -> pd.DataFrame:

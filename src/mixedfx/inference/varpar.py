@@ -16,10 +16,10 @@ from functools import cached_property
 
 import numpy as np
 
-from mixedfx.factor import Factor
 from mixedfx.inference.derivatives import hessian, jacobian
-from mixedfx.lmm import LinearMixedModel
-from mixedfx.objective import ProfiledDeviance
+from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.pls.deviance import ProfiledDeviance
+from mixedfx.pls.factor import Factor
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from mixedfx.lm import LinearModel
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lm import LinearModel
+from mixedfx.models.lmm import LinearMixedModel
 
 Fit = LinearModel | LinearMixedModel
 COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]

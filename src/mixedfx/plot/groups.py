@@ -9,9 +9,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from mixedfx.lm import LinearModel
-from mixedfx.lmlist import LmList
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lm import LinearModel
+from mixedfx.models.lmlist import LmList
+from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.plot._common import COLORS, axes, numeric_predictor
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from mixedfx.lm import LinearModel
+from mixedfx.models.lm import LinearModel
 from mixedfx.plot._common import Fit, axes, numeric_predictor, response, response_name
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from mixedfx.lmm import LinearMixedModel
+from mixedfx.models.lmm import LinearMixedModel
 
 
 def caterpillar(fit: LinearMixedModel, group: str | None = None, level: float = 0.95) -> Figure:

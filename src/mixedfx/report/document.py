@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mixedfx.lmm import LinearMixedModel
+    from mixedfx.models.lmm import LinearMixedModel
 
 
 def lmer_document(fit: LinearMixedModel) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pandas as pd
 from mixedfx.report.rformat import DIGITS, coefmat, format_numbers, format_pvalue, zapsmall
 
 if TYPE_CHECKING:
-    from mixedfx.lm import FStatistic, LinearModel
+    from mixedfx.models.lm import FStatistic, LinearModel
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mixedfx.covariance import sd_and_corr
+from mixedfx.pls.covariance import sd_and_corr
 
 if TYPE_CHECKING:
     from mixedfx.inference.ftest import DDF
-    from mixedfx.lmm import LinearMixedModel
+    from mixedfx.models.lmm import LinearMixedModel
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from mixedfx.design.fixed import FixedDesign, fixed_design, response_vector
-from mixedfx.design.offset import Offset, offset
+from mixedfx.data.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
+from mixedfx.data.offset import Offset, offset
 from mixedfx.errors import DataError, ExactFitWarning, FormulaError
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
-from mixedfx.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 
 if TYPE_CHECKING:
     from mixedfx.report.lm_summary import LmSummary

@@ -2,7 +2,7 @@
 
 The caller's data frame is never modified: the frame holds a copy of the used columns only.
 Columns are checked here, where the message can name them (a column appearing twice here,
-what the values are in `mixedfx.scan`), and typed as R reads them.
+what the values are in `mixedfx.data.scan`), and typed as R reads them.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from formulaic.parser.types import Factor
 
+from mixedfx.data.scan import check_finite, check_kinds, logical_columns, model_types, scan_columns
 from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
 from mixedfx.formula import MixedFormula
 from mixedfx.formula.rsyntax import CONTEXT_NAMES, expression_variables, parsed
 from mixedfx.messages import nearest, quote, quote_list
-from mixedfx.scan import check_finite, check_kinds, logical_columns, model_types, scan_columns
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
         A variable the formula names is not a column; the message lists the columns.
     DataError
         `data` is not a data frame, has no rows or no complete rows, a column appears twice,
-        or a column holds values a model cannot read (`mixedfx.scan`).
+        or a column holds values a model cannot read (`mixedfx.data.scan`).
 
     Warns
     -----

@@ -16,18 +16,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mixedfx.covariance import ThetaLayout, sd_and_corr
-from mixedfx.crossprod import CrossProducts, cross_products
-from mixedfx.design import Design, build_design
+from mixedfx.crossprod.products import CrossProducts, cross_products
+from mixedfx.data.design import Design, build_design
+from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning
-from mixedfx.fitchecks import check_design, check_fixed_effects_residual, check_optimum_residual
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
-from mixedfx.frame import ModelFrame, as_pandas, model_frame, prediction_rows
-from mixedfx.objective import Factor, ProfiledDeviance
+from mixedfx.models.fitchecks import (
+    check_design,
+    check_fixed_effects_residual,
+    check_optimum_residual,
+)
+from mixedfx.models.start import moment_start, refit_start
 from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
-from mixedfx.solution import Solution, conditional_covariances, solve
-from mixedfx.start import moment_start, refit_start
+from mixedfx.pls.covariance import ThetaLayout, sd_and_corr
+from mixedfx.pls.deviance import Factor, ProfiledDeviance
+from mixedfx.pls.solution import Solution, conditional_covariances, solve
 
 if TYPE_CHECKING:
     from mixedfx.inference.confint import Method
@@ -81,7 +85,7 @@ def lmer(
     ------
     FormulaError, DataError
         On a formula or data that cannot describe a model (see `mixedfx.errors`), on a
-        response fitted exactly (`mixedfx.fitchecks`), or with ``safe=True`` on a formula
+        response fitted exactly (`mixedfx.models.fitchecks`), or with ``safe=True`` on a formula
         outside the allow-list.
     """
     data = as_pandas(data)
@@ -196,7 +200,7 @@ class LinearMixedModel:
         return gradient_hessian(self.deviance_function(), self.theta)
 
     def refit_start(self, A: CrossProducts) -> np.ndarray:
-        """θ̂ as the start of a refit on cross-products `A` (`mixedfx.start.refit_start`)."""
+        """θ̂ as the start of a refit on cross-products `A` (`mixedfx.models.start.refit_start`)."""
         return refit_start(self.theta, A, self.layout, self.design.levels, SINGULAR_TOL)
 
     def deviance_function(

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixedfx.design.random import grouping_factor
+from mixedfx.data.frame import as_pandas, check_columns
+from mixedfx.data.random import grouping_factor
 from mixedfx.errors import DataError, FormulaError, MixedFxWarning
 from mixedfx.formula import BarTerm
 from mixedfx.formula.safe import check_formula
-from mixedfx.frame import as_pandas, check_columns
-from mixedfx.lm import LinearModel, lm
 from mixedfx.messages import quote
+from mixedfx.models.lm import LinearModel, lm
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from mixedfx.design.columns import Columns, build_columns
-from mixedfx.design.names import r_name
+from mixedfx.data.columns import Columns, build_columns
+from mixedfx.data.names import r_name
 from mixedfx.errors import DataError, FormulaError, IdentifiabilityError, NewLevelError
 from mixedfx.formula import BarTerm
 from mixedfx.messages import quote, quote_list

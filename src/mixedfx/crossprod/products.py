@@ -22,12 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mixedfx.design import Design, RandomTerm
-from mixedfx.linalg import OffDiagonal, off_diagonal
+from mixedfx.crossprod.offdiag import OffDiagonal, off_diagonal
+from mixedfx.data.design import Design
+from mixedfx.data.random import RandomTerm
 
 CHUNK_ROWS = 262_144
 # Models with at most this many columns in [Z X y] are computed densely (here and in
-# `mixedfx.dense`), where the fixed costs of sparse and blockwise operations dominate.
+# `mixedfx.pls.dense`), where the fixed costs of sparse and blockwise operations dominate.
 DENSE_UP_TO = 64
 
 

@@ -1,6 +1,6 @@
 """The blocked Cholesky factor of the penalized system at one θ, and the block scaling by Λ.
 
-See `mixedfx.objective` for how it is computed; `solution` and `gradient` read it.
+See `mixedfx.pls.deviance` for how it is computed; `solution` and `gradient` read it.
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ from itertools import pairwise
 
 import numpy as np
 
-from mixedfx.design.fixed import FixedDesign, fixed_design, response_vector
-from mixedfx.design.offset import Offset, offset
-from mixedfx.design.random import GroupingFactor, RandomTerm, check_term, random_term
+from mixedfx.data.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.data.frame import ModelFrame
+from mixedfx.data.offset import Offset, offset
+from mixedfx.data.random import GroupingFactor, RandomTerm, check_term, random_term
 from mixedfx.errors import DataError
 from mixedfx.formula import MixedFormula
-from mixedfx.frame import ModelFrame
 
 __all__ = [
     "Design",

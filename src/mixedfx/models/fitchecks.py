@@ -22,11 +22,12 @@ import warnings
 
 import numpy as np
 
-from mixedfx.crossprod import CrossProducts
-from mixedfx.design import Design, RandomTerm
+from mixedfx.crossprod.products import CrossProducts
+from mixedfx.data.design import Design
+from mixedfx.data.random import RandomTerm
 from mixedfx.errors import DataError, IdentifiabilityWarning, PredictorScaleWarning
-from mixedfx.factor import Factor
-from mixedfx.start import ordinary_least_squares
+from mixedfx.models.start import ordinary_least_squares
+from mixedfx.pls.factor import Factor
 
 EPS = float(np.finfo(float).eps)
 

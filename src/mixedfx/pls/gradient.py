@@ -1,6 +1,6 @@
 """The gradient ∂d/∂θ of the profiled deviance, by running the factorization backwards.
 
-The forward pass (`mixedfx.objective`) computes, with P_g = S_g⁻¹,
+The forward pass (`mixedfx.pls.deviance`) computes, with P_g = S_g⁻¹,
 
     S_g = T₁ᵀ A_g T₁ + I,   W_g = T₁ P_g T₁ᵀ,   N = R − B·blockdiag(W)·Bᵀ,
     M = Λ_rᵀ N Λ_r + E,     M = L Lᵀ,
@@ -34,10 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import lapack
 
-from mixedfx.covariance import ThetaLayout
-from mixedfx.crossprod import CrossProducts
-from mixedfx.factor import Factor, pwrss_weight, scale_rows
-from mixedfx.linalg import batched_lower_solve, gram
+from mixedfx.crossprod.products import CrossProducts
+from mixedfx.pls.blockdiag import batched_lower_solve, gram
+from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.factor import Factor, pwrss_weight, scale_rows
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _factor_adjoint(L: np.ndarray, m: int, weight: float) -> np.ndarray:
         The rows of M whose log-determinant the objective holds (the random effects', and
         for REML the fixed effects' too).
     weight
-        ∂d/∂r² (`mixedfx.factor.pwrss_weight`).
+        ∂d/∂r² (`mixedfx.pls.factor.pwrss_weight`).
     """
     # Lᵀ v = ℓ, ℓ the last row: Lᵀ is the upper factor in Fortran order, as LAPACK stores it
     v, _ = lapack.dtrtrs(L.T[:-1, :-1], L[-1, :-1], lower=0)

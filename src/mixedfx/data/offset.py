@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mixedfx.design.columns import Columns, build_columns
+from mixedfx.data.columns import Columns, build_columns
 from mixedfx.formula import MixedFormula
 
 

@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from mixedfx.linalg.blockdiag import SMALL
+from mixedfx.pls.blockdiag import SMALL
 
 # Dense storage when B has at least this fraction of non-zeros or is this small.
 DENSE_FRACTION = 0.2

@@ -25,12 +25,12 @@ from typing import Protocol
 import numpy as np
 from scipy.linalg import lapack
 
-from mixedfx.covariance import ThetaLayout
-from mixedfx.crossprod import DENSE_UP_TO, CrossProducts
-from mixedfx.dense import DenseEvaluation
-from mixedfx.factor import Factor, mirror_diagonal_blocks, scale_rows
-from mixedfx.gradient import Tape, deviance_gradient
-from mixedfx.linalg import batched_cholesky, batched_lower_solve, congruence, gram
+from mixedfx.crossprod.products import DENSE_UP_TO, CrossProducts
+from mixedfx.pls.blockdiag import batched_cholesky, batched_lower_solve, congruence, gram
+from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.dense import DenseEvaluation
+from mixedfx.pls.factor import Factor, mirror_diagonal_blocks, scale_rows
+from mixedfx.pls.gradient import Tape, deviance_gradient
 
 # Below this many rows of M an evaluation runs its BLAS calls on one thread.  Measured on 2
 # cores: one thread fits InstEval (M 1146 × 1146) in 0.83 s instead of 1.06 s and the 3 × 3
@@ -43,7 +43,7 @@ BLAS_THREADS_FROM = 2000
 class ProfiledDeviance:
     """The objective θ ↦ d(θ) with its workspace (the cross-products and the term layout).
 
-    Small models are evaluated on A as one dense matrix (`mixedfx.dense`), others blockwise
+    Small models are evaluated on A as one dense matrix (`mixedfx.pls.dense`), others blockwise
     (`BlockedEvaluation`); both give the same blocked factor.
 
     Parameters
@@ -127,7 +127,7 @@ class ProfiledDeviance:
         return self.criterion(factor)
 
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """d(θ) and ∂d/∂θ (shape (nθ,)), the gradient by `mixedfx.gradient`; one evaluation.
+        """d(θ) and ∂d/∂θ (shape (nθ,)), the gradient by `mixedfx.pls.gradient`; one evaluation.
 
         Where M is not positive definite the value is inf and the gradient NaN.
         """

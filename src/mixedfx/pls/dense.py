@@ -11,14 +11,12 @@ and the objective and its gradient follow from L alone:
 
 read at Λ's non-zero positions and summed per θ entry.  The leading block of L is
 blockdiag(L_g), the factors of the first term's levels, and its trailing block is the factor
-of the Schur complement, so L is the blocked factor of `mixedfx.objective` in one piece.
+of the Schur complement, so L is the blocked factor of `mixedfx.pls.deviance` in one piece.
 
-The blocked evaluation spends its time on dozens of small array operations, each with a fixed
-cost of microseconds; here an evaluation is a handful of BLAS and LAPACK calls on a matrix
-of a few dozen rows: 3–6 times faster at s ≤ 40 and still faster at s = 64
-(`mixedfx.crossprod.DENSE_UP_TO`), measured with one BLAS thread on random-slope, crossed and
-nested designs.  Beyond s ≈ 80 the O(s³) work of the dense products loses to the blocked
-method's, which grows only with the levels.
+The blocked evaluation spends its time on many small array operations, each with a fixed
+cost; here an evaluation is a handful of BLAS and LAPACK calls on one matrix of order s.
+That wins while s is small (`mixedfx.crossprod.products.DENSE_UP_TO`); for larger s the
+O(s³) dense work loses to the blocked method's, which grows only with the levels.
 """
 
 from __future__ import annotations
@@ -26,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from mixedfx.covariance import ThetaLayout
-from mixedfx.crossprod import CrossProducts
-from mixedfx.factor import Factor, criterion_at_sigma, profiled_criterion, pwrss_weight
+from mixedfx.crossprod.products import CrossProducts
+from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.factor import Factor, criterion_at_sigma, profiled_criterion, pwrss_weight
 
 
 class DenseEvaluation:

@@ -11,8 +11,8 @@ import pandas as pd
 from formulaic import ModelSpec
 from formulaic.errors import DataMismatchWarning
 
-from mixedfx.design.columns import Columns, build_columns, check_finite, evaluate
-from mixedfx.design.names import r_name
+from mixedfx.data.columns import Columns, build_columns, check_finite, evaluate
+from mixedfx.data.names import r_name
 from mixedfx.errors import DataError, NewLevelError, RankDeficiencyWarning
 from mixedfx.messages import quote_list, shorten
 

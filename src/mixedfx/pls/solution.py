@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from mixedfx.crossprod import CrossProducts
-from mixedfx.factor import Factor, scale_rows
-from mixedfx.linalg import batched_lower_solve
+from mixedfx.crossprod.products import CrossProducts
+from mixedfx.pls.blockdiag import batched_lower_solve
+from mixedfx.pls.factor import Factor, scale_rows
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixedfx.covariance import ThetaLayout
-from mixedfx.crossprod import CrossProducts
+from mixedfx.crossprod.products import CrossProducts
+from mixedfx.pls.covariance import ThetaLayout
 
 # A variance estimated as ≤ 0 starts off the boundary, where θ_a z_a has a root mean square
 # of SMALLEST (θ_a = SMALLEST for an intercept): in the covariate's units, so that the start of
