@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 import mixedfx as mfx
 from mixedfx.crossprod.offdiag import SparseBlock, pattern_block
-from mixedfx.inference.derivatives import hessian
 from mixedfx.optimize import OptimizerOptions, minimize_theta
 from mixedfx.pls.deviance import ProfiledDeviance
+from numderiv import hessian
 from test_objective import DESIGNS, pipeline, random_data
 
 from conftest import case, case_frame, lmer_cases

@@ -1,90 +1,78 @@
-"""Finite-difference derivatives with Richardson extrapolation, as R's numDeriv (which
-lmerTest uses), with numDeriv's steps.
+"""The Hessian of the deviance in varpar = (θ, σ) from the exact gradient.
 
-Central differences have error c₂h² + c₄h⁴ + …; evaluating at h, h/2, h/4, h/8 and
-eliminating the leading terms (Richardson) leaves an error of order h⁸.  Second differences
-divide rounding noise by h², so the Hessian starts from a wide step (10% of each
-coordinate, numDeriv's choice) and relies on the extrapolation for accuracy.
+lmerTest (Kuznetsova et al. 2017, JSS 82(13)) differentiates the deviance at given σ,
+d(θ, σ) = logdet(θ) + r²(θ)/σ² + ν log(2πσ²), twice by Richardson-extrapolated finite
+differences of its values (numDeriv), some hundred refactorizations.  Here the θ-gradient
+and ∂d/∂σ come exact from one reverse pass (`ProfiledDeviance.value_and_gradients_at`), so
+
+    ∂²d/∂θ∂θ_i and ∂²d/∂σ∂θ_i   by central differences of (∂d/∂θ, ∂d/∂σ) along θ_i,
+    ∂²d/∂σ² = −2ν/σ² + 6r²/σ⁴ = 4r²/σ⁴   at σ² = r²/ν, the σ that minimizes d,
+
+2 nθ gradient evaluations in all.  The central differences of a function whose third
+derivatives are of order one in the parameters' natural units err by about STEP² relative:
+the steps are STEP times each θ entry's natural size (`ProfiledDeviance.scale`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
-JACOBIAN_STEP = 1e-4  # relative first step, numDeriv's jacobian default d
-HESSIAN_STEP = 0.1  # numDeriv's genD default d: second differences need a wide step
-ZERO_STEP = 1e-4  # the step at x = 0 (numDeriv's eps)
-LEVELS = 4  # numDeriv's default r
-SHRINK = 2.0  # numDeriv's default v
+from mixedfx.optimize import _blas_limit
+
+STEP = 1e-4  # central-difference step, relative to each θ entry's natural size
 
 
-def _steps(x: np.ndarray, relative: float, units: np.ndarray | None) -> np.ndarray:
-    """numDeriv's first steps: `relative` of each |x_i|, or where x_i is near zero ZERO_STEP
-    times its unit (numDeriv's unit is 1; a parameter whose natural size is 1e-12 needs its
-    own, or the step leaves the region where the function can be evaluated)."""
-    unit = np.ones_like(x) if units is None else units
-    return relative * np.abs(x) + ZERO_STEP * unit * (np.abs(x) < 1e-5 * unit)
+class GradientsAtSigma(Protocol):
+    """The criterion at a given σ with ∂d/∂θ and ∂d/∂σ (`ProfiledDeviance`)."""
+
+    @property
+    def blas_threads(self) -> int | None:
+        """The BLAS threads an evaluation runs best on (None: all)."""
+        ...
+
+    def value_and_gradients_at(
+        self, theta: np.ndarray, sigma: float
+    ) -> tuple[float, np.ndarray, float]: ...
 
 
-def _extrapolate(estimates: list[np.ndarray]) -> np.ndarray:
-    """Richardson extrapolation of central-difference estimates at steps h, h/2, h/4, ..."""
-    table = estimates
-    for m in range(1, len(table)):
-        factor = 4.0**m
-        table = [(factor * table[i + 1] - table[i]) / (factor - 1) for i in range(len(table) - 1)]
-    return table[0]
-
-
-def jacobian(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, units: np.ndarray | None = None
+def varpar_hessian(
+    objective: GradientsAtSigma,
+    theta: np.ndarray,
+    sigma: float,
+    pwrss: float,
+    units: np.ndarray,
 ) -> np.ndarray:
-    """∂f/∂x_i for an array-valued f; returns shape (len(x), *f(x).shape).  `units`: the
-    natural size of each x_i (`_steps`), 1 by default."""
-    x = np.asarray(x, dtype=float)
-    h0 = _steps(x, JACOBIAN_STEP, units)
-    out = []
-    for i in range(x.size):
-        estimates = []
-        for level in range(LEVELS):
-            h = h0[i] / SHRINK**level
-            e = np.zeros_like(x)
-            e[i] = h
-            estimates.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h))
-        out.append(_extrapolate(estimates))
-    return np.array(out)
+    """The Hessian of d(θ, σ) at (θ, σ), σ the minimizer over σ at θ (σ² = r²/ν).
 
+    Parameters
+    ----------
+    objective
+        The criterion whose gradients are differenced.
+    theta, sigma
+        Where; shape (nθ,) and a scalar.
+    pwrss
+        r² at θ.
+    units
+        Shape (nθ,): the natural size of each θ entry (the steps are `STEP` times it).
 
-def hessian(
-    f: Callable[[np.ndarray], float], x: np.ndarray, units: np.ndarray | None = None
-) -> np.ndarray:
-    """Second derivatives of a scalar f at x; shape (len(x), len(x)), symmetric.  `units`:
-    the natural size of each x_i (`_steps`), 1 by default."""
-    x = np.asarray(x, dtype=float)
-    k = x.size
-    h0 = _steps(x, HESSIAN_STEP, units)
-    f0 = float(f(x))
-    H = np.empty((k, k))
-    for i in range(k):
-        for j in range(i + 1):
-            estimates = []
-            for level in range(LEVELS):
-                hi, hj = h0[i] / SHRINK**level, h0[j] / SHRINK**level
-                estimates.append(np.array(_second_difference(f, x, f0, i, j, hi, hj)))
-            H[i, j] = H[j, i] = float(_extrapolate(estimates))
+    Returns
+    -------
+    ndarray
+        Shape (nθ + 1, nθ + 1), symmetric; σ last.
+    """
+    k = theta.size
+    H = np.empty((k + 1, k + 1))
+    with _blas_limit(objective.blas_threads):
+        for i, h in enumerate(STEP * units):
+            step = np.zeros(k)
+            step[i] = h
+            _, up, sigma_up = objective.value_and_gradients_at(theta + step, sigma)
+            _, down, sigma_down = objective.value_and_gradients_at(theta - step, sigma)
+            H[:k, i] = (up - down) / (2 * h)
+            H[k, i] = (sigma_up - sigma_down) / (2 * h)
+    H[:k, :k] = (H[:k, :k] + H[:k, :k].T) / 2
+    H[:k, k] = H[k, :k]
+    H[k, k] = 4.0 * pwrss / sigma**4
     return H
-
-
-def _second_difference(
-    f: Callable[[np.ndarray], float], x: np.ndarray, f0: float, i: int, j: int, hi: float, hj: float
-) -> float:
-    ei = np.zeros_like(x)
-    ei[i] = hi
-    if i == j:
-        return (float(f(x + ei)) - 2 * f0 + float(f(x - ei))) / hi**2
-    ej = np.zeros_like(x)
-    ej[j] = hj
-    plus = float(f(x + ei + ej)) - float(f(x + ei - ej))
-    minus = float(f(x - ei + ej)) - float(f(x - ei - ej))
-    return (plus - minus) / (4 * hi * hj)

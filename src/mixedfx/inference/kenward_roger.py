@@ -8,9 +8,21 @@ and covariances, and the residual variance, G = I),
     I_ij = tr(V⁻¹G_iV⁻¹G_j) − 2 tr(Φ Q_ij) + tr(Φ P_i Φ P_j),   W = 2 I⁻¹,
     Φ_A = Φ + 2 Φ [Σ_ij W_ij (Q_ij − P_i Φ P_j)] Φ.
 
-pbkrtest forms the n × n matrix V.  Here V⁻¹ is applied through the Woodbury identity,
-V⁻¹ = σ⁻² (I − ZΛ Ω⁻¹ ΛᵀZᵀ) with Ω = ΛᵀZᵀZΛ + I, and every trace is taken in the
-q-dimensional random-effects space, so the cost is O(n (p + q)²) instead of O(n³).
+pbkrtest forms the n × n matrix V.  Here everything is a product of Zᵀ Ṽ⁻¹ Z = S̃,
+Zᵀ Ṽ⁻¹ X = F and Xᵀ Ṽ⁻¹ X = C (V = σ² Ṽ; `mixedfx.pls.marginal`, from A and the blocked
+factor).  For a random-effects parameter G_i = Z D_i Zᵀ, D_i = I ⊗ E_i on its term's columns
+(E_i the k × k indicator of one variance or covariance), and
+
+    P_i = −σ⁻⁴ Fᵀ D_i F,   Q_ij = σ⁻⁶ (D_i F)ᵀ S̃ (D_j F),   tr(V⁻¹G_iV⁻¹G_j) = σ⁻⁴ tr(S̃ D_i S̃ D_j).
+
+The residual's quantities follow from Σ_i τ_i G_i = V (the residual's τ = σ², G = I):
+contracting with τ gives Σ_j τ_j P_j = −Φ⁻¹, Σ_j τ_j Q_ij = −P_i, Σ_j τ_j tr(V⁻¹G_iV⁻¹G_j)
+= tr(V⁻¹G_i) = σ⁻² ⟨S̃, D_i⟩ and tr(V⁻¹) = σ⁻² (n − Σ_i c_i ⟨S̃, D_i⟩), c_i = τ_i / σ², each
+solved for the residual's entry.
+
+With S̃ = P̂ − K̂ᵀK̂ (P̂ block structured, K̂ of q_rest rows), tr(S̃ D_i S̃ D_j) =
+tr(P̂D_iP̂D_j) − 2 tr(K̂D_iP̂D_jK̂ᵀ) + ⟨K̂D_iK̂ᵀ, K̂D_jK̂ᵀ⟩: the first term's block of P̂ is block
+diagonal, so the work is O(q_rest² q) and the memory O(q_rest q), never n or q².
 """
 
 from __future__ import annotations
@@ -20,101 +32,169 @@ from functools import cached_property
 
 import numpy as np
 from scipy import stats
-from scipy.linalg import block_diag, cho_factor, cho_solve
 
-from mixedfx.crossprod.products import term_matrix
 from mixedfx.inference.contrast_test import ContrastTest
 from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.pls.marginal import MarginalProducts
+
+# pbkrtest inverts the information with `solve` when its smallest absolute eigenvalue is
+# above this, else with MASS's `ginv` (singular values below √ε times the largest dropped).
+SINGULAR_INFORMATION = 1e-10
+GINV_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 
 
 @dataclass(frozen=True)
-class Woodbury:
-    """V⁻¹ applied without forming V, and the products with X and Z the formulas need."""
-
-    X: np.ndarray
-    Z: np.ndarray
-    ZL: np.ndarray
-    omega: tuple[np.ndarray, bool]
-    sigma2: float
-
-    @classmethod
-    def of(cls, fit: LinearMixedModel) -> Woodbury:
-        terms = fit.design.terms
-        Z = np.hstack([term_matrix(t).toarray() for t in terms])
-        templates = fit.layout.templates(fit.theta)
-        Lam = block_diag(*[np.kron(np.eye(t.nlevels), T) for t, T in zip(terms, templates)])
-        ZL = Z @ Lam
-        omega = cho_factor(ZL.T @ ZL + np.eye(ZL.shape[1]))
-        return cls(fit.design.fixed.X, Z, ZL, omega, fit.sigma**2)
-
-    def apply(self, A: np.ndarray) -> np.ndarray:
-        """V⁻¹ A for A of shape (n, m)."""
-        return (A - self.ZL @ cho_solve(self.omega, self.ZL.T @ A)) / self.sigma2
-
-    @cached_property
-    def MX(self) -> np.ndarray:
-        return self.apply(self.X)
-
-    @cached_property
-    def MZ(self) -> np.ndarray:
-        return self.apply(self.Z)
-
-    @cached_property
-    def trace_M2(self) -> float:
-        """tr(V⁻²) = σ⁻⁴ (n − 2 tr K + tr K²), K = ZΛ Ω⁻¹ ΛᵀZᵀ, in q dimensions."""
-        C = self.ZL.T @ self.ZL
-        OinvC = cho_solve(self.omega, C)
-        n = self.X.shape[0]
-        return float(n - 2 * np.trace(OinvC) + np.sum(OinvC * OinvC.T)) / self.sigma2**2
-
-
 class RandomParameter:
-    """A variance or covariance of one term: G = Z D Zᵀ, D of shape (q, q)."""
+    """One variance or covariance of a term: G = Z D Zᵀ, D = I ⊗ E on the term's columns.
 
-    def __init__(self, D: np.ndarray):
-        self.D = D
+    Attributes
+    ----------
+    term
+        The term's index, model order.
+    E
+        Shape (k, k), symmetric: 1 at (a, b) and (b, a).
+    value
+        c = τ / σ², the entry (a, b) of T Tᵀ.
+    unit
+        The natural size of c: the product of rows a's and b's natural θ units.
+    """
 
-    def GMX(self, w: Woodbury) -> np.ndarray:
-        """G V⁻¹ X, shape (n, p)."""
-        return w.Z @ (self.D @ (w.Z.T @ w.MX))
-
-    def trace(self, other: RandomParameter | ResidualParameter, w: Woodbury) -> float:
-        """tr(V⁻¹ G V⁻¹ G_other)."""
-        S = w.Z.T @ w.MZ
-        if isinstance(other, RandomParameter):
-            return float(np.sum((S @ self.D) * (S @ other.D).T))
-        return float(np.sum((w.MZ.T @ w.MZ) * self.D))
-
-
-class ResidualParameter:
-    """The residual variance: G = I."""
-
-    def GMX(self, w: Woodbury) -> np.ndarray:
-        return w.MX
-
-    def trace(self, other: RandomParameter | ResidualParameter, w: Woodbury) -> float:
-        if isinstance(other, RandomParameter):
-            return other.trace(self, w)
-        return w.trace_M2
+    term: int
+    E: np.ndarray
+    value: float
+    unit: float
 
 
-def parameters(fit: LinearMixedModel) -> list[RandomParameter | ResidualParameter]:
-    """One parameter per variance and covariance of each term, then the residual."""
-    out: list[RandomParameter | ResidualParameter] = []
-    q = sum(t.q for t in fit.design.terms)
-    start = 0
-    for term in fit.design.terms:
-        k, ell = term.k, term.nlevels
-        for a in range(k):
+def random_parameters(fit: LinearMixedModel) -> list[RandomParameter]:
+    """Each term's variances and covariances (lower triangle, row by row), model order."""
+    layout = fit.layout
+    theta_units = np.split(fit.deviance_function().scale(fit.theta), layout.offsets[1:-1])
+    out = []
+    for j, T in enumerate(layout.templates(fit.theta)):
+        rows, cols = layout.positions[j]
+        row_units = theta_units[j][rows == cols]  # the diagonal entries, row by row
+        relative = T @ T.T
+        for a in range(T.shape[0]):
             for b in range(a + 1):
-                E = np.zeros((k, k))
+                E = np.zeros_like(T)
                 E[a, b] = E[b, a] = 1.0
-                D = np.zeros((q, q))
-                D[start : start + ell * k, start : start + ell * k] = np.kron(np.eye(ell), E)
-                out.append(RandomParameter(D))
-        start += ell * k
-    out.append(ResidualParameter())
+                out.append(RandomParameter(j, E, relative[a, b], row_units[a] * row_units[b]))
     return out
+
+
+@dataclass(frozen=True)
+class RandomQuantities:
+    """The module notes' quantities for the random parameters, without their powers of σ.
+
+    For random parameters i, j: p_i = −Fᵀ D_i F, q_ij = (D_i F)ᵀ S̃ (D_j F),
+    t_ij = tr(S̃ D_i S̃ D_j) and d_i = ⟨S̃, D_i⟩.
+    """
+
+    marginal: MarginalProducts
+    params: list[RandomParameter]
+
+    @cached_property
+    def _selected(self) -> np.ndarray:
+        """D_i F for every parameter side by side, shape (q, m p)."""
+        F = self.marginal.zx
+        out = np.zeros((F.shape[0], len(self.params), F.shape[1]))
+        for i, param in enumerate(self.params):
+            term = self.marginal.terms[param.term]
+            out[term.columns, i] = (param.E @ term.blocks(F)).reshape(-1, F.shape[1])
+        return out.reshape(F.shape[0], -1)
+
+    @cached_property
+    def p(self) -> np.ndarray:
+        """Shape (m, p, p)."""
+        F = self.marginal.zx
+        return -(self._selected.T @ F).reshape(len(self.params), -1, F.shape[1])
+
+    @cached_property
+    def q(self) -> np.ndarray:
+        """Shape (m, m, p, p): one pass over S̃ for all parameters."""
+        DF = self._selected
+        m = len(self.params)
+        products = (DF.T @ self.marginal.zz_product(DF)).reshape(m, -1, m, DF.shape[1] // m)
+        return products.swapaxes(1, 2)
+
+    @cached_property
+    def d(self) -> np.ndarray:
+        """Shape (m,)."""
+        out = []
+        for param in self.params:
+            Kg = self._k_blocks(param.term)
+            blocks = self._p_diagonal_sum(param.term) - np.einsum("rga,rgb->ab", Kg, Kg)
+            out.append(float(np.sum(param.E * blocks)))
+        return np.array(out)
+
+    @cached_property
+    def t(self) -> np.ndarray:
+        """Shape (m, m): tr(P̂D_iP̂D_j) − 2 tr(K̂D_iP̂D_jK̂ᵀ) + ⟨K̂D_iK̂ᵀ, K̂D_jK̂ᵀ⟩."""
+        m = len(self.params)
+        out = np.zeros((m, m))
+        of_term = [
+            [i for i, x in enumerate(self.params) if x.term == a]
+            for a in range(len(self.marginal.terms))
+        ]
+        for a, ii in enumerate(of_term):
+            for b in range(a, len(of_term)):
+                tensor = self._pair_tensor(a, b)
+                for i in ii:
+                    for j in of_term[b]:
+                        E_i, E_j = self.params[i].E, self.params[j].E
+                        out[i, j] = out[j, i] = np.einsum("ac,bd,acbd->", E_i, E_j, tensor)
+        kernels = np.array([self._kernel(param) for param in self.params])
+        return out + np.tensordot(kernels, kernels, axes=([1, 2], [1, 2]))
+
+    def _k_blocks(self, a: int) -> np.ndarray:
+        """K̂'s columns of term a, shape (q_rest, ℓ, k)."""
+        K, term = self.marginal.K, self.marginal.terms[a]
+        return K[:, term.columns].reshape(K.shape[0], term.levels, term.k)
+
+    def _p_block(self, a: int, b: int) -> np.ndarray:
+        """P̂_ab (ℓ_a k_a × ℓ_b k_b) for terms a, b not both the first."""
+        if a == 0:
+            return self._p_block(b, a).T
+        terms, q1 = self.marginal.terms, self.marginal.A.q1
+        rows = slice(terms[a].columns.start - q1, terms[a].columns.stop - q1)
+        return self.marginal.rest[rows, terms[b].columns]
+
+    def _p_diagonal_sum(self, a: int) -> np.ndarray:
+        """Σ_g of P̂'s k × k diagonal blocks for term a."""
+        if a == 0:
+            return self.marginal.first.sum(axis=0)
+        term = self.marginal.terms[a]
+        P4 = self._p_block(a, a).reshape(term.levels, term.k, term.levels, term.k)
+        return np.einsum("gagb->ab", P4)
+
+    def _pair_tensor(self, a: int, b: int) -> np.ndarray:
+        """X[α, α', β, β'] with tr(P̂D_iP̂D_j) − 2 tr(K̂D_iP̂D_jK̂ᵀ) = Σ E_i[α,α'] E_j[β,β'] X
+        for i of term a, j of term b; shape (k_a, k_a, k_b, k_b).
+
+        X = Σ P̂[gα, hβ] P̂[gα', hβ'] − 2 Σ K̂[r, gα] P̂[gα', hβ] K̂[r, hβ'], summed over the
+        levels g, h (and the rows r of K̂); the first term's block of P̂ is block diagonal.
+        """
+        Ka, Kb = self._k_blocks(a), self._k_blocks(b)
+        if a == b == 0:
+            P = self.marginal.first
+            square = np.einsum("gac,gbd->abcd", P, P)
+            KK = np.einsum("rga,rgd->gad", Ka, Kb)
+            return square - 2 * np.einsum("gad,gcb->acbd", KK, P)
+        (ell_a, ka), (ell_b, kb) = Ka.shape[1:], Kb.shape[1:]
+        P4 = self._p_block(a, b).reshape(ell_a, ka, ell_b, kb)
+        square = np.tensordot(P4, P4, axes=([0, 2], [0, 2])).transpose(0, 2, 1, 3)
+        cross = np.empty((ka, ka, kb, kb))
+        for alpha in range(ka):
+            for alpha2 in range(ka):
+                KP = Ka[:, :, alpha] @ P4[:, alpha2].reshape(ell_a, ell_b * kb)
+                cross[alpha, alpha2] = np.einsum("rhb,rhd->bd", KP.reshape(Kb.shape), Kb)
+        return square - 2 * cross
+
+    def _kernel(self, param: RandomParameter) -> np.ndarray:
+        """K̂ D_i K̂ᵀ, shape (q_rest, q_rest)."""
+        Kg = self._k_blocks(param.term)
+        r, ell, k = Kg.shape
+        return (Kg @ param.E).reshape(r, ell * k) @ Kg.reshape(r, ell * k).T
 
 
 @dataclass(frozen=True)
@@ -122,37 +202,61 @@ class KenwardRoger:
     """Φ, the P_i, W and the adjusted covariance Φ_A of one fit."""
 
     Phi: np.ndarray
-    P: list[np.ndarray]
+    P: np.ndarray
     W: np.ndarray
     PhiA: np.ndarray
 
 
 def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
-    """Φ, P_i, W and Φ_A from the Woodbury products (see the module notes)."""
+    """Φ, P_i, W and Φ_A from the cross-products (see the module notes)."""
     if not fit.reml:
         raise ValueError(
             "Kenward-Roger needs a REML fit (as pbkrtest and lmerTest); refit with reml=True"
         )
-    w = Woodbury.of(fit)
-    params = parameters(fit)
-    R = [p.GMX(w) for p in params]
-    Phi = np.linalg.inv(w.X.T @ w.MX)
-    P = [-(w.MX.T @ r) for r in R]
-    MR = [w.apply(r) for r in R]
-    m = len(params)
-    Q = [[R[i].T @ MR[j] for j in range(m)] for i in range(m)]
-    info = np.empty((m, m))
-    for i in range(m):
-        for j in range(i + 1):
-            info[i, j] = info[j, i] = (
-                params[i].trace(params[j], w)
-                - 2 * np.sum(Phi * Q[i][j])
-                + np.sum((Phi @ P[i]) * (P[j] @ Phi))
-            )
-    W = 2 * np.linalg.pinv(info)
-    U = sum(W[i, j] * (Q[i][j] - P[i] @ Phi @ P[j]) for i in range(m) for j in range(m))
-    PhiA = Phi + 2 * Phi @ U @ Phi
-    return KenwardRoger(Phi, P, W, (PhiA + PhiA.T) / 2)
+    marginal = MarginalProducts(fit.A, fit.factor, fit.design.levels)
+    params = random_parameters(fit)
+    random = RandomQuantities(marginal, params)
+    c = np.array([x.value for x in params])
+    C_inv = np.linalg.inv(marginal.xx)
+    p = np.concatenate([random.p, (-marginal.xx - _contract(random.p, c))[None]])
+    q = _with_residual(random.q, c, -random.p, -p[-1])
+    d_residual = fit.A.n - float(c @ random.d)
+    t = _with_residual(random.t[..., None, None], c, random.d[:, None, None], d_residual)[..., 0, 0]
+    Cp = C_inv @ p
+    info = t - 2 * np.einsum("ijab,ab->ij", q, C_inv) + np.einsum("iab,jba->ij", Cp, Cp)
+    units = np.append([x.unit for x in params], 1.0)
+    W = 2 * units[:, None] * _inverse(units[:, None] * info * units) * units
+    U = np.einsum("ij,ijab->ab", W, q) - np.einsum("ij,iab,jbc->ac", W, p, Cp)
+    sigma2 = fit.sigma**2
+    PhiA = sigma2 * (C_inv + 2 * C_inv @ U @ C_inv)
+    return KenwardRoger(sigma2 * C_inv, p / sigma2**2, W * sigma2**2, (PhiA + PhiA.T) / 2)
+
+
+def _contract(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Σ_j c_j x[..., j, :, :] over the parameter axis that comes last but two."""
+    return np.einsum("...jab,j->...ab", x, c)
+
+
+def _with_residual(
+    x: np.ndarray, c: np.ndarray, targets: np.ndarray, corner: np.ndarray | float
+) -> np.ndarray:
+    """Complete the table x (shape (m, m, a, a), x_ji = x_ijᵀ) with the residual's row and
+    column, from what its contraction with (c, 1) must give: Σ_j c_j x_ij + x_i,res = targets_i
+    (shape (m, a, a)) and Σ_j c_j x_res,j + x_res,res = corner.  Shape (m + 1, m + 1, a, a)."""
+    m = len(c)
+    out = np.empty((m + 1, m + 1, *x.shape[2:]))
+    out[:m, :m] = x
+    out[:m, m] = targets - _contract(x, c)
+    out[m, :m] = np.swapaxes(out[:m, m], -1, -2)
+    out[m, m] = corner - _contract(out[m, :m], c)
+    return out
+
+
+def _inverse(info: np.ndarray) -> np.ndarray:
+    """pbkrtest's inverse of the information (`SINGULAR_INFORMATION`)."""
+    if np.min(np.abs(np.linalg.eigvalsh(info))) > SINGULAR_INFORMATION:
+        return np.linalg.inv(info)
+    return np.linalg.pinv(info, rcond=GINV_TOLERANCE, hermitian=True)
 
 
 def kenward_roger_vcov(fit: LinearMixedModel) -> np.ndarray:

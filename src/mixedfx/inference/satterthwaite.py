@@ -18,8 +18,7 @@ from mixedfx.inference.varpar import VarianceParameters
 
 def satterthwaite_df(vp: VarianceParameters, contrast: np.ndarray) -> float:
     """Degrees of freedom of the t statistic of l β̂ for the contrast l of shape (p,)."""
-    C = vp.vcov(vp.varpar)
-    variance = float(contrast @ C @ contrast)
+    variance = float(contrast @ vp.vcov @ contrast)
     g = np.einsum("a,iab,b->i", contrast, vp.vcov_gradient, contrast)
     denominator = float(g @ vp.covariance @ g)
     return 2.0 * variance**2 / denominator if denominator > 0 else np.inf

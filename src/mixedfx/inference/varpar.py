@@ -5,8 +5,15 @@ lmerTest (Kuznetsova et al. 2017, JSS 82(13), §3) writes the deviance, not prof
     d(θ, σ) = log|L_Z|² + r²(θ)/σ² + n log(2πσ²)                       (ML)
     d(θ, σ) = log|L_Z|² + log|L_X|² + r²(θ)/σ² + (n − p) log(2πσ²)    (REML)
 
-and vcov(β̂) = σ² (L_X L_Xᵀ)⁻¹(θ).  The asymptotic covariance of varpar is 2 H⁻¹, H the
-Hessian of d at the optimum.  Both come from the same blocked factor the fit used.
+and vcov(β̂) = σ² C(θ)⁻¹, C = L_X L_Xᵀ = Xᵀ Ṽ⁻¹ X with Ṽ = I + ZΛΛᵀZᵀ.  The asymptotic
+covariance of varpar is 2 H⁻¹, H the Hessian of d at the optimum (`derivatives`).  The
+derivatives of vcov(β̂) are analytic: dṼ⁻¹ = −Ṽ⁻¹ Z d(ΛΛᵀ) Zᵀ Ṽ⁻¹, so with F = Zᵀ Ṽ⁻¹ X
+(q × p, `mixedfx.pls.marginal`) and G = F C⁻¹,
+
+    ∂vcov/∂θ_i = σ² Gᵀ (∂ΛΛᵀ/∂θ_i) G,   ∂vcov/∂σ = 2σ C⁻¹,
+
+where ∂ΛΛᵀ/∂θ_i is block diagonal: e_r t_cᵀ + t_c e_rᵀ per level, for the entry at (r, c) of
+a template T with columns t_c.
 """
 
 from __future__ import annotations
@@ -16,10 +23,10 @@ from functools import cached_property
 
 import numpy as np
 
-from mixedfx.inference.derivatives import hessian, jacobian
+from mixedfx.inference.derivatives import varpar_hessian
 from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.pls.deviance import ProfiledDeviance
-from mixedfx.pls.factor import Factor
+from mixedfx.pls.marginal import MarginalProducts
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,13 @@ class VarianceParameters:
     fit: LinearMixedModel
 
     @cached_property
-    def _objective(self) -> ProfiledDeviance:
-        return self.fit.deviance_function(reml=False)
+    def objective(self) -> ProfiledDeviance:
+        """The fit's criterion as a function of θ (its evaluations are counted)."""
+        return self.fit.deviance_function()
+
+    @cached_property
+    def _marginal(self) -> MarginalProducts:
+        return MarginalProducts(self.fit.A, self.fit.factor, self.fit.design.levels)
 
     @property
     def varpar(self) -> np.ndarray:
@@ -45,27 +57,26 @@ class VarianceParameters:
 
     @cached_property
     def units(self) -> np.ndarray:
-        """The natural size of each varpar entry (`ProfiledDeviance.scale`; σ's is 1): where
-        an entry is zero, finite differences step by a fraction of it."""
-        return np.append(self._objective.scale(self.fit.theta), 1.0)
+        """The natural size of each varpar entry (`ProfiledDeviance.scale`; σ's is 1)."""
+        return np.append(self.objective.scale(self.fit.theta), 1.0)
 
-    def _factor(self, theta: np.ndarray) -> Factor:
-        factor = self._objective.factor(theta)
-        if factor is None:
-            raise FloatingPointError(f"the model cannot be evaluated at θ = {theta}")
-        return factor
+    @cached_property
+    def vcov(self) -> np.ndarray:
+        """vcov(β̂) = σ̂² C⁻¹, shape (p, p)."""
+        return self.fit.sigma**2 * self._C_inverse
 
-    def deviance(self, varpar: np.ndarray) -> float:
-        """d(θ, σ), lmerTest's ``devfun_vp``."""
-        return self._factor(varpar[:-1]).criterion(self.fit.reml, sigma=float(varpar[-1]))
+    @cached_property
+    def _C_inverse(self) -> np.ndarray:
+        inverse = np.linalg.inv(self._marginal.xx)
+        return (inverse + inverse.T) / 2
 
-    def vcov(self, varpar: np.ndarray) -> np.ndarray:
-        """vcov(β̂) at (θ, σ): σ² (L_X L_Xᵀ)⁻¹, shape (p, p)."""
-        f = self._factor(varpar[:-1])
-        q, p = f.q_rest, f.p
-        LX = np.tril(f.Lrest[q : q + p, q : q + p])
-        inv = np.linalg.inv(LX)
-        return float(varpar[-1]) ** 2 * (inv.T @ inv)
+    @cached_property
+    def hessian(self) -> np.ndarray:
+        """The Hessian of d(θ, σ) at (θ̂, σ̂), shape (nθ + 1, nθ + 1) (`varpar_hessian`)."""
+        fit = self.fit
+        return varpar_hessian(
+            self.objective, fit.theta, fit.sigma, fit.factor.pwrss, self.units[:-1]
+        )
 
     @cached_property
     def covariance(self) -> np.ndarray:
@@ -79,13 +90,21 @@ class VarianceParameters:
         are not lost to rounding beside its Hessian entries of 1e24.
         """
         S = self.units
-        H = hessian(self.deviance, self.varpar, S)
-        values, vectors = np.linalg.eigh(S[:, None] * H * S[None, :])
+        values, vectors = np.linalg.eigh(S[:, None] * self.hessian * S[None, :])
         keep = values > 1e-8
         inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
         return 2.0 * S[:, None] * inverse * S[None, :]
 
     @cached_property
     def vcov_gradient(self) -> np.ndarray:
-        """∂vcov(β̂)/∂varpar_i, shape (nθ + 1, p, p)."""
-        return jacobian(self.vcov, self.varpar, self.units)
+        """∂vcov(β̂)/∂varpar_i, shape (nθ + 1, p, p) (module notes)."""
+        fit, marginal = self.fit, self._marginal
+        G = marginal.zx @ self._C_inverse
+        per_term = []
+        for term, T in zip(marginal.terms, fit.factor.templates):
+            Gg = term.blocks(G)  # (ℓ, k, p)
+            X = np.einsum("grp,gcq->rcpq", Gg, T.T @ Gg)  # Σ_g G_g[r] ⊗ (Tᵀ G_g)[c]
+            per_term.append(X + np.swapaxes(X, 2, 3))
+        d_theta = fit.sigma**2 * fit.layout.flatten(per_term)
+        d_sigma = 2.0 * fit.sigma * self._C_inverse
+        return np.concatenate([d_theta.reshape(-1, *d_sigma.shape), d_sigma[None]])
