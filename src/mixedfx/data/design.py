@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
@@ -67,10 +68,26 @@ class Design:
     def p(self) -> int:
         return self.fixed.X.shape[1]
 
-    @property
-    def levels(self) -> tuple[int, ...]:
-        """The number of levels of each term, in `terms`' order."""
-        return tuple(t.nlevels for t in self.terms)
+    @cached_property
+    def response_digest(self) -> str:
+        """A fingerprint of y's values: fits to the same rows and response share it, so
+        comparisons can check that without keeping the rows."""
+        return hashlib.blake2b(np.ascontiguousarray(self.y).tobytes(), digest_size=16).hexdigest()
+
+    def linear_predictor(self, beta: np.ndarray, b: list[np.ndarray] | None) -> np.ndarray:
+        """Xβ + Zb + offset over the rows, shape (n,); without Zb when `b` is None.
+
+        Parameters
+        ----------
+        beta
+            Shape (p,).
+        b
+            Per term (model order), shape (ℓ_j, k_j): random effects.
+        """
+        out = self.fixed.X @ beta + self.offset.values
+        for term, b_term in zip(self.terms, b or []):
+            out += np.einsum("ik,ik->i", term.z, b_term[term.factor.refs])
+        return out
 
 
 def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:

@@ -18,8 +18,9 @@ import numpy as np
 
 from mixedfx.inference.derivatives import hessian, jacobian
 from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.pls.cholesky import BlockedCholesky, beta_covariance
+from mixedfx.pls.criterion import ML
 from mixedfx.pls.deviance import ProfiledDeviance
-from mixedfx.pls.factor import Factor
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class VarianceParameters:
 
     @cached_property
     def _objective(self) -> ProfiledDeviance:
-        return self.fit.deviance_function(reml=False)
+        return self.fit.deviance_function(criterion=ML())
 
     @property
     def varpar(self) -> np.ndarray:
@@ -49,7 +50,7 @@ class VarianceParameters:
         an entry is zero, finite differences step by a fraction of it."""
         return np.append(self._objective.scale(self.fit.theta), 1.0)
 
-    def _factor(self, theta: np.ndarray) -> Factor:
+    def _factor(self, theta: np.ndarray) -> BlockedCholesky:
         factor = self._objective.factor(theta)
         if factor is None:
             raise FloatingPointError(f"the model cannot be evaluated at θ = {theta}")
@@ -57,15 +58,11 @@ class VarianceParameters:
 
     def deviance(self, varpar: np.ndarray) -> float:
         """d(θ, σ), lmerTest's ``devfun_vp``."""
-        return self._factor(varpar[:-1]).criterion(self.fit.reml, sigma=float(varpar[-1]))
+        return self.fit.criterion.at(self._factor(varpar[:-1]), sigma=float(varpar[-1]))
 
     def vcov(self, varpar: np.ndarray) -> np.ndarray:
         """vcov(β̂) at (θ, σ): σ² (L_X L_Xᵀ)⁻¹, shape (p, p)."""
-        f = self._factor(varpar[:-1])
-        q, p = f.q_rest, f.p
-        LX = np.tril(f.Lrest[q : q + p, q : q + p])
-        inv = np.linalg.inv(LX)
-        return float(varpar[-1]) ** 2 * (inv.T @ inv)
+        return beta_covariance(self._factor(varpar[:-1]), float(varpar[-1]))
 
     @cached_property
     def covariance(self) -> np.ndarray:
