@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
 
-from mixedfx.data.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.data.fixed import FixedDesign, fingerprint, fixed_design, response_vector
 from mixedfx.data.frame import ModelFrame
 from mixedfx.data.offset import Offset, offset
 from mixedfx.data.random import GroupingFactor, RandomTerm, check_term, random_term
@@ -70,9 +69,8 @@ class Design:
 
     @cached_property
     def response_digest(self) -> str:
-        """A fingerprint of y's values: fits to the same rows and response share it, so
-        comparisons can check that without keeping the rows."""
-        return hashlib.blake2b(np.ascontiguousarray(self.y).tobytes(), digest_size=16).hexdigest()
+        """`fingerprint` of y."""
+        return fingerprint(self.y)
 
     def linear_predictor(self, beta: np.ndarray, b: list[np.ndarray] | None) -> np.ndarray:
         """Xβ + Zb + offset over the rows, shape (n,); without Zb when `b` is None.

@@ -9,7 +9,7 @@ criterion at any θ and on any cross-products, refits without the rows, and the 
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -20,10 +20,18 @@ from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.deviance import ProfiledDeviance
 
+if TYPE_CHECKING:
+    from mixedfx.inference.kenward_roger import KenwardRoger
+    from mixedfx.inference.varpar import VarianceParameters
 
-@runtime_checkable
+
 class LikelihoodFit(Protocol):
     """A fit with a likelihood: what `anova` and `compare` set side by side."""
+
+    @property
+    def method(self) -> str:
+        """How it was fitted: ``"OLS"``, ``"ML"`` or ``"REML"``."""
+        ...
 
     @property
     def nobs(self) -> int: ...
@@ -34,11 +42,8 @@ class LikelihoodFit(Protocol):
         ...
 
     @property
-    def loglik(self) -> float: ...
-
-    @property
-    def deviance(self) -> float:
-        """−2 × the maximum likelihood (the ML deviance, whatever was fitted)."""
+    def loglik(self) -> float:
+        """The maximized log-likelihood (of the REML criterion for a REML fit)."""
         ...
 
     @property
@@ -61,7 +66,22 @@ class LikelihoodFit(Protocol):
         ...
 
 
-@runtime_checkable
+class OlsFit(LikelihoodFit, Protocol):
+    """An ordinary least-squares fit, as R's ``anova.lm`` compares them."""
+
+    @property
+    def df_resid(self) -> int: ...
+
+    @property
+    def rss(self) -> float: ...
+
+    @property
+    def sigma(self) -> float: ...
+
+    @property
+    def r_squared(self) -> float: ...
+
+
 class MixedFit(LikelihoodFit, Protocol):
     """A fitted linear mixed model, as inference sees it.
 
@@ -92,6 +112,26 @@ class MixedFit(LikelihoodFit, Protocol):
 
     @property
     def objective(self) -> float: ...
+
+    @property
+    def deviance(self) -> float:
+        """The ML deviance −2 log L at the estimates."""
+        ...
+
+    @property
+    def estimate(self) -> Estimate:
+        """The row-free estimate, which refits to other cross-products."""
+        ...
+
+    @property
+    def variance_parameters(self) -> VarianceParameters:
+        """Derivatives in (θ, σ) for Satterthwaite's df, computed once per fit."""
+        ...
+
+    @property
+    def kenward_roger(self) -> KenwardRoger:
+        """Kenward–Roger's adjusted covariance and its parts, computed once per fit."""
+        ...
 
     @property
     def optinfo(self) -> OptSummary: ...
@@ -146,3 +186,35 @@ class FixedTerm(Protocol):
 
     @property
     def columns(self) -> tuple[int, ...]: ...
+
+
+class Estimate(Protocol):
+    """The row-free part of a mixed fit (`mixedfx.models.estimate.MixedEstimate`)."""
+
+    @property
+    def beta(self) -> np.ndarray: ...
+
+    @property
+    def sigma(self) -> float: ...
+
+    @property
+    def objective(self) -> float: ...
+
+    @property
+    def covariances(self) -> list[np.ndarray]: ...
+
+    def refit(
+        self,
+        A: CrossProducts | None = None,
+        criterion: Criterion | None = None,
+        start: np.ndarray | None = None,
+    ) -> Estimate:
+        """The model minimized on other cross-products (a new response), from θ̂."""
+        ...
+
+
+def is_mixed(fit: object) -> TypeGuard[MixedFit]:
+    """Whether `fit` is a mixed model's fit (its class has a criterion and θ), without
+    evaluating any of its properties."""
+    cls = type(fit)
+    return hasattr(cls, "criterion") and hasattr(cls, "theta")

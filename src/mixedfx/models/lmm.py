@@ -162,6 +162,11 @@ class LinearMixedModel:
         return self.criterion.name == "REML"
 
     @property
+    def method(self) -> str:
+        """``"REML"`` or ``"ML"``."""
+        return self.criterion.name
+
+    @property
     def optinfo(self) -> OptSummary:
         """The optimizer's record: evaluations, convergence, message."""
         return self.estimate.optinfo
@@ -544,5 +549,6 @@ class LinearMixedModel:
     def __repr__(self) -> str:
         return (
             f"<LinearMixedModel {self.formula.text!r} by {self.criterion.name}: "
-            f"nobs={self.nobs}, objective={self.objective:.4f}, evaluations={self.optinfo.evaluations}>"
+            f"nobs={self.nobs}, objective={self.objective:.4f}, "
+            f"evaluations={self.optinfo.evaluations}>"
         )
