@@ -31,9 +31,9 @@ def storages(f: ProfiledDeviance) -> list[ProfiledDeviance]:
     B = sp.csr_matrix(f.A.B.matrix)
     k = f.layout.ks[0]
     return [
-        ProfiledDeviance(f.A, f.layout, f.levels, f.reml, dense=True),
+        ProfiledDeviance(f.A, f.criterion, dense=True),
         *(
-            ProfiledDeviance(replace(f.A, B=store), f.layout, f.levels, f.reml, dense=False)
+            ProfiledDeviance(replace(f.A, B=store), f.criterion, dense=False)
             for store in (f.A.B, SparseBlock(B), pattern_block(B, k))
         ),
     ]

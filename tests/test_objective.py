@@ -24,6 +24,7 @@ from mixedfx.data.design import Design, build_design
 from mixedfx.data.frame import model_frame
 from mixedfx.formula import parse_formula
 from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.criterion import ML, REML
 from mixedfx.pls.deviance import ProfiledDeviance
 
 DESIGNS = {
@@ -47,17 +48,15 @@ def random_data(rng: np.random.Generator, n: int = 80) -> pd.DataFrame:
 def pipeline(formula: str, data: pd.DataFrame) -> tuple[Design, ProfiledDeviance, ProfiledDeviance]:
     design = build_design(parse_formula(formula), model_frame(parse_formula(formula), data))
     A = cross_products(design, chunk_rows=23)  # several chunks: the sum over chunks is tested too
-    layout = ThetaLayout(tuple(t.k for t in design.terms))
     return (
         design,
-        ProfiledDeviance(A, layout, design.levels, reml=False),
-        ProfiledDeviance(A, layout, design.levels, reml=True),
+        ProfiledDeviance(A, ML()),
+        ProfiledDeviance(A, REML()),
     )
 
 
 def dense_pieces(design: Design, theta: np.ndarray) -> dict[str, np.ndarray | float]:
-    layout = ThetaLayout(tuple(t.k for t in design.terms))
-    templates = layout.templates(theta)
+    templates = ThetaLayout(tuple(t.k for t in design.terms)).templates(theta)
     Z = np.hstack([term_matrix(t).toarray() for t in design.terms])
     Lam = block_diag(*[np.kron(np.eye(t.nlevels), T) for t, T in zip(design.terms, templates)])
     X, y, n = design.fixed.X, design.y, design.n
@@ -100,7 +99,7 @@ def test_deviance_matches_dense_textbook(seed: int, which: str) -> None:
     want_ml, want_reml = dense_deviances(design, theta)
     for dense in (True, False):  # both evaluations, whichever the size would choose
         for f, want in ((ml, want_ml), (reml, want_reml)):
-            evaluated = ProfiledDeviance(f.A, layout, f.levels, f.reml, dense=dense)
+            evaluated = ProfiledDeviance(f.A, f.criterion, dense=dense)
             assert evaluated(theta) == pytest.approx(want, rel=1e-8)
 
 
@@ -113,14 +112,14 @@ def test_estimates_match_dense_at_optimum(which: str, reml: bool, rng) -> None:
         fit = mfx.lmer(DESIGNS[which], data, reml=reml)
     d = dense_pieces(fit.design, fit.theta)
     np.testing.assert_allclose(fit.fixef.to_numpy(), d["beta"], rtol=1e-8, atol=1e-10)
-    b = np.concatenate([np.asarray(x).ravel() for x in fit._solution.b])
+    b = np.concatenate([np.asarray(x).ravel() for x in fit.estimate.solution.b])
     np.testing.assert_allclose(b, d["b"], rtol=1e-7, atol=1e-9)
     sigma2 = d["r2"] / (fit.nobs - fit.design.p if reml else fit.nobs)
     assert fit.sigma**2 == pytest.approx(sigma2, rel=1e-9)
     np.testing.assert_allclose(fit.vcov.to_numpy(), sigma2 * np.linalg.inv(d["XtVX"]), rtol=1e-7)
     from mixedfx.pls.solution import conditional_covariances
 
-    blocks = conditional_covariances(fit.factor, fit.A, fit.design.levels)
+    blocks = conditional_covariances(fit.chol, fit.A)
     condvar = np.concatenate([np.diagonal(C, axis1=1, axis2=2).ravel() for C in blocks])
     np.testing.assert_allclose(condvar, d["condvar"], rtol=1e-7, atol=1e-12)
 
@@ -147,7 +146,7 @@ def test_dense_and_blocked_evaluations_give_the_same_factor(which: str, rng) -> 
     _, ml, _ = pipeline(DESIGNS[which], random_data(rng))
     theta = rng.uniform(0.2, 1.5, ml.layout.size)
     dense, blocked = (
-        ProfiledDeviance(ml.A, ml.layout, ml.levels, reml=False, dense=d).factor(theta)
+        ProfiledDeviance(ml.A, ML(), dense=d).factor(theta)
         for d in (True, False)
     )
     assert dense is not None and blocked is not None

@@ -24,6 +24,7 @@ from scipy import optimize, stats
 import mixedfx as mfx
 from mixedfx.inference import profile as profile_module
 from mixedfx.inference.restricted import reordered_cross_products, reordered_theta
+from mixedfx.pls.criterion import ML, criterion_of
 from mixedfx.pls.deviance import ProfiledDeviance
 
 DATA = Path(__file__).parent / "data" / "profile"
@@ -325,11 +326,12 @@ def test_criterion_at_sigma_and_its_gradients(dense: bool, reml: bool) -> None:
     """d(θ, σ) = logdet + r²/σ² + ν log(2πσ²); its gradients against central differences,
     and its minimum over σ (at σ² = r²/ν) is the profiled criterion."""
     fit = mfx.lmer("Reaction ~ Days + (Days | Subject)", mfx.datasets.load("sleepstudy"))
-    objective = ProfiledDeviance(fit.A, fit.layout, fit.design.levels, reml, dense=dense)
+    objective = ProfiledDeviance(fit.A, criterion_of(reml), dense=dense)
     theta, sigma = fit.theta * np.array([1.1, 0.7, 1.3]), 27.0
     value, gradient, d_sigma = objective.value_and_gradients_at(theta, sigma)
     factor = objective.factor(theta)
-    logdet, nu = factor.logdet_and_dof(reml)
+    criterion = criterion_of(reml)
+    logdet, nu = criterion.logdet(factor), criterion.dof(factor.n, factor.p)
     assert value == pytest.approx(
         logdet + factor.pwrss / sigma**2 + nu * np.log(2 * np.pi * sigma**2), rel=1e-13
     )
@@ -367,9 +369,9 @@ def test_reordering_a_terms_coefficients_leaves_the_deviance_unchanged(dense: bo
     factorization, valid on the boundary too), has the same deviance."""
     for fit, term, thetas in reorder_cases():
         order = np.array([1, 0])
-        A = reordered_cross_products(fit.A, fit.layout, fit.design.levels, term, order)
-        original = fit.deviance_function(reml=False)
-        reordered = ProfiledDeviance(A, fit.layout, fit.design.levels, False, dense=dense)
+        A = reordered_cross_products(fit.A, term, order)
+        original = fit.deviance_function(criterion=ML())
+        reordered = ProfiledDeviance(A, ML(), dense=dense)
         for theta in thetas:
             swapped = reordered_theta(theta, fit.layout, term, order)
             assert not np.allclose(swapped, theta)

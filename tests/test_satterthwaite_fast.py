@@ -17,6 +17,7 @@ import pytest
 
 import mixedfx as mfx
 from mixedfx.inference.varpar import VarianceParameters
+from mixedfx.pls.cholesky import BlockedCholesky, beta_covariance
 from numderiv import hessian, jacobian
 from test_inference import TIGHT, fit_case
 from test_kr_scale import crossed_data
@@ -26,19 +27,16 @@ def numerical(vp: VarianceParameters) -> tuple[np.ndarray, np.ndarray]:
     """lmerTest's Hessian of d(θ, σ) and Jacobian of vcov(β̂)(θ, σ), numDeriv's way."""
     fit = vp.fit
 
-    def factor(varpar: np.ndarray) -> mfx.LinearMixedModel:
-        f = vp.objective.factor(varpar[:-1])
-        assert f is not None
-        return f
+    def factor(varpar: np.ndarray) -> BlockedCholesky:
+        chol = vp.objective.factor(varpar[:-1])
+        assert chol is not None
+        return chol
 
     def deviance(varpar: np.ndarray) -> float:
-        return factor(varpar).criterion(fit.reml, sigma=float(varpar[-1]))
+        return fit.criterion.at(factor(varpar), sigma=float(varpar[-1]))
 
     def vcov(varpar: np.ndarray) -> np.ndarray:
-        f = factor(varpar)
-        q, p = f.q_rest, f.p
-        inverse = np.linalg.inv(np.tril(f.Lrest[q : q + p, q : q + p]))
-        return float(varpar[-1]) ** 2 * (inverse.T @ inverse)
+        return beta_covariance(factor(varpar), float(varpar[-1]))
 
     return hessian(deviance, vp.varpar, vp.units), jacobian(vcov, vp.varpar, vp.units)
 
@@ -77,7 +75,7 @@ def test_satterthwaite_allocates_far_less_than_one_n_by_q_array() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = mfx.lmer("y ~ x + (1 | a) + (1 | b)", crossed_data(20_000, (500, 200), 5))
-    n, q = fit.nobs, fit.A.q1 + fit.A.q_rest
+    n, q = fit.nobs, fit.A.structure.q
     tracemalloc.start()
     fit.coef_table()
     _, peak = tracemalloc.get_traced_memory()

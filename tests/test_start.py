@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import mixedfx as mfx
-from mixedfx.models.start import SMALLEST, moment_start
+from mixedfx.pls.start import SMALLEST, moment_start
 
 from conftest import case, case_frame, lmer_cases
 
@@ -20,8 +20,7 @@ def test_start_is_near_and_the_optimum_is_r_s(name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mfx.SingularFitWarning)
         fit = mfx.lmer(ref["formula"], case_frame(ref), reml=ref["reml"])
-    levels = tuple(t.nlevels for t in fit.design.terms)
-    start = moment_start(fit.A, fit.layout, levels)
+    start = moment_start(fit.A)
     diagonal = fit.layout.is_diagonal
     # within a factor of 3 of θ̂ for every standard deviation that is not on its boundary
     clear = fit.theta[diagonal] > 0.05
@@ -65,6 +64,6 @@ def test_one_term_start_is_the_moment_estimate(
     columns = [np.ones(len(y))] + ([frame[covariate].to_numpy(dtype=float)] if covariate else [])
     X = Z = np.column_stack(columns)
     diagonal = moment_equation(y, X, Z, frame[group].to_numpy())
-    start = moment_start(fit.A, fit.layout, (fit.design.terms[0].nlevels,))
+    start = moment_start(fit.A)
     np.testing.assert_allclose(start[fit.layout.is_diagonal], diagonal, rtol=1e-10)
     assert np.all(start[~fit.layout.is_diagonal] == 0.0)

@@ -68,7 +68,7 @@ class OptimizerOptions:
         Most objective evaluations allowed.
     initial_step
         BOBYQA's first trust-region radius in θ units; None for NLopt's default.  Fits start
-        from moment estimates near the optimum (`mixedfx.models.start`), where a small first step
+        from moment estimates near the optimum (`mixedfx.pls.start`), where a small first step
         saves evaluations: on the reference cases fewer than lme4 needs from its identity
         start with NLopt's default step.  Like BOBYQA's other tolerances, in the units of
         `minimize_theta` (θ relative to its start where that exceeds 1).

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mixedfx.crossprod.offdiag import OffDiagonal, off_diagonal
+from mixedfx.crossprod.structure import TermStructure
 from mixedfx.data.design import Design
 from mixedfx.data.random import RandomTerm
 
@@ -44,16 +45,25 @@ class CrossProducts:
         Shape (r, ℓ₁k₁), r = q_rest + p + 1, dense or sparse.
     R
         Shape (r, r), dense.
-    n, p, q_rest
-        Rows, fixed-effect columns, and random-effect columns of terms 2..m.
+    n
+        Rows summed.
+    structure
+        Which rows and columns belong to which term (`TermStructure`).
     """
 
     A11: np.ndarray
     B: OffDiagonal
     R: np.ndarray
     n: int
-    p: int
-    q_rest: int
+    structure: TermStructure
+
+    @property
+    def p(self) -> int:
+        return self.structure.p
+
+    @property
+    def q_rest(self) -> int:
+        return self.structure.q_rest
 
     @property
     def r(self) -> int:
@@ -62,13 +72,25 @@ class CrossProducts:
     @property
     def q1(self) -> int:
         """Random effects of the first term, ℓ₁k₁."""
-        ell, k, _ = self.A11.shape
-        return ell * k
+        return self.structure.q1
 
     @property
     def size(self) -> int:
         """Columns of [Z X y], ℓ₁k₁ + r: the order of A."""
-        return self.q1 + self.r
+        return self.structure.size
+
+    def __add__(self, other: CrossProducts) -> CrossProducts:
+        """A of the union of two sets of rows (chunks, partitions) with the same encodings."""
+        if other.structure != self.structure:
+            raise ValueError("cross-products of different model structures cannot be added")
+        B = self.B.matrix + other.B.matrix
+        return CrossProducts(
+            self.A11 + other.A11,
+            off_diagonal(B, self.structure.ks[0]),
+            self.R + other.R,
+            self.n + other.n,
+            self.structure,
+        )
 
 
 Products = Callable[[Design, slice], tuple[sp.csr_matrix | np.ndarray, np.ndarray]]
@@ -105,7 +127,10 @@ def cross_products(
         B = B_rows if B is None else B + B_rows
         R += R_rows
     assert B is not None  # a design has rows
-    return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, design.p, q_rest)
+    structure = TermStructure(
+        tuple(t.k for t in design.terms), tuple(t.nlevels for t in design.terms), design.p
+    )
+    return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, structure)
 
 
 def term_matrix(term: RandomTerm, rows: slice = slice(None)) -> sp.csr_matrix:

@@ -42,12 +42,16 @@ class Columns:
         Shape (n, c): the columns, as floats.
     names
         The c column names, formulaic's spelling (``Intercept``, ``recipe[T.B]``).
+    plain
+        Whether every term is the intercept or one numeric column, one column each
+        (`plain_columns`): then the columns are built without formulaic.
     """
 
     formula: str
     source: pd.DataFrame
     matrix: np.ndarray
     names: tuple[str, ...]
+    plain: bool = False
 
     @cached_property
     def spec(self) -> ModelSpec:
@@ -80,7 +84,7 @@ def build_columns(formula: str, data: pd.DataFrame) -> Columns:
     """
     plain = plain_columns(formula, data)
     if plain is not None:
-        columns = Columns(formula, data, *plain)
+        columns = Columns(formula, data, *plain, plain=True)
     else:
         mm = evaluate(formula, data)
         columns = Columns(formula, data, np.asarray(mm, dtype=float), tuple(map(str, mm.columns)))

@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from mixedfx.data.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.data.fixed import FixedDesign, fingerprint, fixed_design, response_vector
 from mixedfx.data.frame import ModelFrame
 from mixedfx.data.offset import Offset, offset
 from mixedfx.data.random import GroupingFactor, RandomTerm, check_term, random_term
@@ -67,10 +67,25 @@ class Design:
     def p(self) -> int:
         return self.fixed.X.shape[1]
 
-    @property
-    def levels(self) -> tuple[int, ...]:
-        """The number of levels of each term, in `terms`' order."""
-        return tuple(t.nlevels for t in self.terms)
+    @cached_property
+    def response_digest(self) -> str:
+        """`fingerprint` of y."""
+        return fingerprint(self.y)
+
+    def linear_predictor(self, beta: np.ndarray, b: list[np.ndarray] | None) -> np.ndarray:
+        """Xβ + Zb + offset over the rows, shape (n,); without Zb when `b` is None.
+
+        Parameters
+        ----------
+        beta
+            Shape (p,).
+        b
+            Per term (model order), shape (ℓ_j, k_j): random effects.
+        """
+        out = self.fixed.X @ beta + self.offset.values
+        for term, b_term in zip(self.terms, b or []):
+            out += np.einsum("ik,ik->i", term.z, b_term[term.factor.refs])
+        return out
 
 
 def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ class FixedDesign:
         Positions of the kept columns in that matrix (rank-deficient ones dropped).
     dropped
         Names of the dropped columns.
+    expand
+        Shape (p, c): the matrix before dropping columns is X @ expand on the fitted rows
+        (each dropped column the combination of the kept ones it equals there).
     """
 
     X: np.ndarray
@@ -43,6 +47,7 @@ class FixedDesign:
     columns: Columns
     keep: tuple[int, ...]
     dropped: tuple[str, ...]
+    expand: np.ndarray
 
     @property
     def spec(self) -> ModelSpec:
@@ -68,6 +73,12 @@ class FixedDesign:
                     "categorical predictor not seen in fitting; no fixed effect exists for them"
                 ) from None
         return matrix[:, list(self.keep)]
+
+
+def fingerprint(y: np.ndarray) -> str:
+    """A digest of a response's values: fits to the same rows and response share it, so a
+    comparison can check that without keeping the rows."""
+    return hashlib.blake2b(np.ascontiguousarray(y).tobytes(), digest_size=16).hexdigest()
 
 
 def response_vector(response: str, data: pd.DataFrame) -> np.ndarray:
@@ -125,7 +136,19 @@ def fixed_design(fixed: str, data: pd.DataFrame) -> FixedDesign:
             RankDeficiencyWarning,
             stacklevel=4,
         )
-    return FixedDesign(X[:, keep], tuple(names[j] for j in keep), columns, tuple(keep), dropped)
+    kept = tuple(names[j] for j in keep)
+    return FixedDesign(X[:, keep], kept, columns, tuple(keep), dropped, _expansion(X, keep))
+
+
+def _expansion(X: np.ndarray, keep: list[int]) -> np.ndarray:
+    """E (p × c) with X = X[:, keep] @ E: the identity on the kept columns, and for each
+    dropped column its coefficients on the kept ones (exact, up to `RANK_TOL`)."""
+    E = np.zeros((len(keep), X.shape[1]))
+    E[np.arange(len(keep)), keep] = 1.0
+    dropped = [j for j in range(X.shape[1]) if j not in keep]
+    if dropped and keep:
+        E[:, dropped] = np.linalg.lstsq(X[:, keep], X[:, dropped], rcond=None)[0]
+    return E
 
 
 def independent_columns(X: np.ndarray) -> list[int]:

@@ -26,11 +26,10 @@ import scipy.sparse as sp
 from mixedfx.crossprod.products import CrossProducts, term_matrix
 from mixedfx.errors import InterruptedBootstrapWarning
 from mixedfx.inference.profile import VarianceScale
+from mixedfx.models.estimate import MixedEstimate
 from mixedfx.models.lmm import LinearMixedModel
-from mixedfx.optimize import OptSummary, minimize_theta
 from mixedfx.pls.covariance import sdcor_vector
-from mixedfx.pls.deviance import ProfiledDeviance
-from mixedfx.pls.solution import solve
+from mixedfx.pls.criterion import ML, Criterion
 
 Progress = Callable[[int, int], None]
 
@@ -80,36 +79,19 @@ class Refitter:
         R[-1, -1] = y @ y
         return replace(A, B=A.B.with_last_row(np.asarray(self.Z1.T @ y)), R=R)
 
-    def _optimum(
-        self, y: np.ndarray, reml: bool | None = None
-    ) -> tuple[ProfiledDeviance, OptSummary]:
-        """The refit's objective and its minimum for the response `y`, from θ̂ and the Hessian
-        there (the same criterion's)."""
-        fit = self.fit
-        objective = fit.deviance_function(self.cross_products(y), reml)
-        start = fit.refit_start(objective.A)
-        same = objective.reml == fit.reml and np.array_equal(start, fit.theta)
-        hessian = fit.theta_hessian if same else None
-        lower = fit.layout.lower_bounds()
-        return objective, minimize_theta(objective, start, lower, fit.optinfo.options, hessian)
+    def _refit(self, y: np.ndarray, criterion: Criterion | None = None) -> MixedEstimate:
+        """The model refitted to the response `y`, from θ̂ and the Hessian there."""
+        return self.fit.estimate.refit(self.cross_products(y), criterion)
 
     def ml_deviance(self, y: np.ndarray) -> float:
         """The minimized ML deviance of the model refitted by ML to `y`."""
-        return self._optimum(y, reml=False)[1].fmin
+        return self._refit(y, ML()).objective
 
     def refit(self, y: np.ndarray) -> np.ndarray:
         """Parameters of the refit: fixed effects, then the variance scale (sd, cor, σ)."""
-        fit = self.fit
-        objective, opt = self._optimum(y)
-        theta = opt.final
-        factor = objective.factor(theta)
-        if factor is None:
-            return np.full(len(fit.fixef_names) + VarianceScale.of(fit).lower.size, np.nan)
-        solution = solve(factor, objective.A, fit.design.levels)
-        dof = fit.nobs - fit.design.p if fit.reml else fit.nobs
-        sigma = float(np.sqrt(solution.pwrss / dof))
-        psi = sdcor_vector(fit.layout.covariances(theta, sigma), sigma)
-        return np.concatenate([solution.beta, psi])
+        estimate = self._refit(y)
+        psi = sdcor_vector(estimate.covariances, estimate.sigma)
+        return np.concatenate([estimate.beta, psi])
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from scipy import stats
 
 from mixedfx.inference.contrast_test import ContrastTest
 from mixedfx.models.lmm import LinearMixedModel
-from mixedfx.pls.marginal import MarginalProducts
+from mixedfx.pls.criterion import REML
+from mixedfx.pls.marginal import MarginalProducts, term_blocks
 
 # pbkrtest inverts the information with `solve` when its smallest absolute eigenvalue is
 # above this, else with MASS's `ginv` (singular values below √ε times the largest dropped).
@@ -96,11 +97,11 @@ class RandomQuantities:
     @cached_property
     def _selected(self) -> np.ndarray:
         """D_i F for every parameter side by side, shape (q, m p)."""
-        F = self.marginal.zx
+        F, structure = self.marginal.zx, self.marginal.structure
         out = np.zeros((F.shape[0], len(self.params), F.shape[1]))
         for i, param in enumerate(self.params):
-            term = self.marginal.terms[param.term]
-            out[term.columns, i] = (param.E @ term.blocks(F)).reshape(-1, F.shape[1])
+            blocks = term_blocks(F, structure, param.term)
+            out[structure.slices[param.term], i] = (param.E @ blocks).reshape(-1, F.shape[1])
         return out.reshape(F.shape[0], -1)
 
     @cached_property
@@ -134,7 +135,7 @@ class RandomQuantities:
         out = np.zeros((m, m))
         of_term = [
             [i for i, x in enumerate(self.params) if x.term == a]
-            for a in range(len(self.marginal.terms))
+            for a in range(len(self.marginal.structure.ks))
         ]
         for a, ii in enumerate(of_term):
             for b in range(a, len(of_term)):
@@ -148,23 +149,22 @@ class RandomQuantities:
 
     def _k_blocks(self, a: int) -> np.ndarray:
         """K̂'s columns of term a, shape (q_rest, ℓ, k)."""
-        K, term = self.marginal.K, self.marginal.terms[a]
-        return K[:, term.columns].reshape(K.shape[0], term.levels, term.k)
+        K, structure = self.marginal.K, self.marginal.structure
+        return K[:, structure.slices[a]].reshape(K.shape[0], structure.nlevels[a], structure.ks[a])
 
     def _p_block(self, a: int, b: int) -> np.ndarray:
         """P̂_ab (ℓ_a k_a × ℓ_b k_b) for terms a, b not both the first."""
         if a == 0:
             return self._p_block(b, a).T
-        terms, q1 = self.marginal.terms, self.marginal.A.q1
-        rows = slice(terms[a].columns.start - q1, terms[a].columns.stop - q1)
-        return self.marginal.rest[rows, terms[b].columns]
+        structure = self.marginal.structure
+        return self.marginal.rest[structure.rest_slices[a - 1], structure.slices[b]]
 
     def _p_diagonal_sum(self, a: int) -> np.ndarray:
         """Σ_g of P̂'s k × k diagonal blocks for term a."""
         if a == 0:
             return self.marginal.first.sum(axis=0)
-        term = self.marginal.terms[a]
-        P4 = self._p_block(a, a).reshape(term.levels, term.k, term.levels, term.k)
+        ell, k = self.marginal.structure.nlevels[a], self.marginal.structure.ks[a]
+        P4 = self._p_block(a, a).reshape(ell, k, ell, k)
         return np.einsum("gagb->ab", P4)
 
     def _pair_tensor(self, a: int, b: int) -> np.ndarray:
@@ -209,15 +209,16 @@ class KenwardRoger:
 
 def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
     """Φ, P_i, W and Φ_A from the cross-products (see the module notes)."""
-    if not fit.reml:
+    if fit.criterion != REML():
         raise ValueError(
             "Kenward-Roger needs a REML fit (as pbkrtest and lmerTest); refit with reml=True"
         )
-    marginal = MarginalProducts(fit.A, fit.factor, fit.design.levels)
+    marginal = MarginalProducts(fit.A, fit.chol)
     params = random_parameters(fit)
     random = RandomQuantities(marginal, params)
     c = np.array([x.value for x in params])
-    C_inv = np.linalg.inv(marginal.xx)
+    sigma2 = fit.sigma**2
+    C_inv = fit.estimate.vcov / sigma2
     p = np.concatenate([random.p, (-marginal.xx - _contract(random.p, c))[None]])
     q = _with_residual(random.q, c, -random.p, -p[-1])
     d_residual = fit.A.n - float(c @ random.d)
@@ -227,7 +228,6 @@ def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
     units = np.append([x.unit for x in params], 1.0)
     W = 2 * units[:, None] * _inverse(units[:, None] * info * units) * units
     U = np.einsum("ij,ijab->ab", W, q) - np.einsum("ij,iab,jbc->ac", W, p, Cp)
-    sigma2 = fit.sigma**2
     PhiA = sigma2 * (C_inv + 2 * C_inv @ U @ C_inv)
     return KenwardRoger(sigma2 * C_inv, p / sigma2**2, W * sigma2**2, (PhiA + PhiA.T) / 2)
 

@@ -17,7 +17,8 @@ from scipy import stats
 
 from mixedfx.errors import DataError, RefitWarning
 from mixedfx.models.lm import LinearModel
-from mixedfx.models.lmm import LinearMixedModel, lmer
+from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.pls.criterion import ML
 
 COLUMNS = ["npar", "aic", "bic", "loglik", "deviance", "chisq", "df", "p_value"]
 
@@ -92,9 +93,7 @@ def _refit_note(refitted: Sequence[str]) -> str:
 
 def as_ml(fit: LinearMixedModel) -> LinearMixedModel:
     """The same model fitted by maximum likelihood (the fit itself if it already is)."""
-    if not fit.reml:
-        return fit
-    return lmer(fit.formula.text, fit.frame.data, reml=False, optimizer=fit.optinfo.options)
+    return fit.refit(ML())
 
 
 def response(fit: Fit) -> np.ndarray:

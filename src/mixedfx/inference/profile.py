@@ -30,7 +30,7 @@ import itertools
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -49,9 +49,10 @@ from mixedfx.inference.restricted import (
     at_correlation_bound,
     correlation_restarts,
 )
-from mixedfx.models.lmm import SINGULAR_TOL, LinearMixedModel
-from mixedfx.models.start import moment_start
+from mixedfx.models.estimate import SINGULAR_TOL
+from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.optimize import OptimizerOptions, minimize_theta
+from mixedfx.pls.start import moment_start
 
 __all__ = ["Profile", "VarianceScale", "profile_intervals", "profiles"]
 
@@ -169,7 +170,7 @@ class Trace:
         objective, layout = restricted.objective, restricted.objective.layout
         thetas = [
             *correlation_restarts(point.theta, layout),
-            moment_start(objective.A, layout, objective.levels),
+            moment_start(objective.A),
         ]
         return [Point(theta, point.sigma, point.deviance) for theta in thetas]
 
@@ -355,12 +356,8 @@ class Profiler:
 
     def recentred(self, lower: LowerOptimum, tolerance: float) -> Profiler:
         """A profiler of the better ML fit minimized from the point `lower` found."""
-        objective = self.fit.deviance_function(reml=False)
         theta = lower.parameter.original_theta(lower.point.theta)
-        opt = minimize_theta(objective, theta, self.fit.layout.lower_bounds(), OptimizerOptions())
-        factor = objective.factor(opt.final)
-        assert factor is not None  # a finite minimum
-        return Profiler.at(replace(self.fit, optinfo=opt, factor=factor), tolerance)
+        return Profiler.at(self.fit.refit(start=theta), tolerance)
 
     def interval(self, parameter: Parameter, z: float) -> tuple[float, float, list[str]]:
         """The ends where ζ = −z and ζ = z, and what went wrong at each (if anything)."""

@@ -25,6 +25,7 @@ from mixedfx.inference.restricted import (
 )
 from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.pls.covariance import sdcor_vector
+from mixedfx.pls.criterion import ML
 from mixedfx.pls.deviance import ProfiledDeviance
 
 # An SD's restriction keeps σ = sd / θ_j below this multiple of σ̂ (θ_j's lower bound).
@@ -167,7 +168,7 @@ class FixedEffectParameter:
 
     def restricted(self, value: float) -> Restricted:
         objective = self.fit.deviance_function(
-            offset_cross_products(self.fit.A, self.j, value), reml=False
+            offset_cross_products(self.fit.A, self.j, value), ML()
         )
         layout = self.fit.layout
         return Restricted(objective, np.eye(layout.size), layout.lower_bounds(), None)
@@ -218,9 +219,9 @@ class ReorderedTerm:
         """The parameter `name` of `term`, whose coefficients `first` come first."""
         k = ml.layout.ks[term]
         order = np.array([*first, *(c for c in range(k) if c not in first)])
-        A = reordered_cross_products(ml.A, ml.layout, ml.design.levels, term, order)
+        A = reordered_cross_products(ml.A, term, order)
         theta = reordered_theta(ml.theta, ml.layout, term, order)
-        objective = ml.deviance_function(A, reml=False)
+        objective = ml.deviance_function(A, ML())
         return cls(name, estimate, _centre(ml, theta), objective, term, order)
 
     @property
@@ -293,7 +294,7 @@ def variance_parameters(ml: LinearMixedModel) -> list[Parameter]:
     for name, estimate, member in zip(scale.names, scale.estimate(), scale.members):
         if member is None:
             centre = _centre(ml, ml.theta)
-            out.append(SigmaParameter(name, estimate, centre, ml.deviance_function(reml=False)))
+            out.append(SigmaParameter(name, estimate, centre, ml.deviance_function(criterion=ML())))
         elif len(member[1]) == 1:
             out.append(SDParameter.of(ml, name, estimate, *member))
         else:

@@ -114,10 +114,10 @@ class Restricted:
         if self.sigma is None:
             return self.objective(self.E @ x)
         sigma = self.sigma(x)
-        factor = self.objective.factor(self.E @ x)
-        if factor is None or not sigma > 0:
+        chol = self.objective.factor(self.E @ x)
+        if chol is None or not sigma > 0:
             return np.inf
-        return factor.criterion(reml=False, sigma=sigma)
+        return self.objective.criterion.at(chol, sigma)
 
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         theta = self.E @ x
@@ -152,28 +152,25 @@ class Restricted:
         return np.nan if factor is None else float(np.sqrt(factor.pwrss / factor.n))
 
 
-def reordered_cross_products(
-    A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...], term: int, order: np.ndarray
-) -> CrossProducts:
+def reordered_cross_products(A: CrossProducts, term: int, order: np.ndarray) -> CrossProducts:
     """A of the same model with term `term`'s coefficients in `order` (within every level).
 
     Parameters
     ----------
     A
         The model's cross-products (not modified).
-    layout, levels
-        The terms' θ layout and level counts, model order.
     term
-        Which term to reorder.
+        Which term to reorder (model order).
     order
         Shape (k,): the new order of its coefficients, a permutation of 0..k−1.
     """
-    k = layout.ks[term]
-    columns = (np.arange(levels[term])[:, None] * k + order[None, :]).ravel()
+    structure = A.structure
+    k = structure.ks[term]
+    columns = (np.arange(structure.nlevels[term])[:, None] * k + order[None, :]).ravel()
     if term == 0:
         A11 = A.A11[:, order][:, :, order]
         return replace(A, A11=A11, B=off_diagonal(A.B.matrix[:, columns], k))
-    start = sum(ell * kj for ell, kj in zip(levels[1:term], layout.ks[1:term]))
+    start = structure.rest_slices[term - 1].start
     rows = np.arange(A.r)
     rows[start : start + columns.size] = start + columns
     R = A.R[np.ix_(rows, rows)]
@@ -244,4 +241,6 @@ def offset_cross_products(A: CrossProducts, j: int, value: float) -> CrossProduc
     keep = [c for c in range(A.r) if c != xj]
     R = (T.T @ A.R @ T)[np.ix_(keep, keep)]
     B = sp.csr_matrix(T.T[keep]) @ A.B.matrix
-    return replace(A, B=off_diagonal(B, A.A11.shape[1]), R=R, p=p - 1)
+    return replace(
+        A, B=off_diagonal(B, A.A11.shape[1]), R=R, structure=A.structure.without_fixed_column()
+    )

@@ -26,7 +26,7 @@ import numpy as np
 from mixedfx.inference.derivatives import varpar_hessian
 from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.pls.deviance import ProfiledDeviance
-from mixedfx.pls.marginal import MarginalProducts
+from mixedfx.pls.marginal import MarginalProducts, term_blocks
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class VarianceParameters:
 
     @cached_property
     def _marginal(self) -> MarginalProducts:
-        return MarginalProducts(self.fit.A, self.fit.factor, self.fit.design.levels)
+        return MarginalProducts(self.fit.A, self.fit.chol)
 
     @property
     def varpar(self) -> np.ndarray:
@@ -60,23 +60,16 @@ class VarianceParameters:
         """The natural size of each varpar entry (`ProfiledDeviance.scale`; σ's is 1)."""
         return np.append(self.objective.scale(self.fit.theta), 1.0)
 
-    @cached_property
+    @property
     def vcov(self) -> np.ndarray:
-        """vcov(β̂) = σ̂² C⁻¹, shape (p, p)."""
-        return self.fit.sigma**2 * self._C_inverse
-
-    @cached_property
-    def _C_inverse(self) -> np.ndarray:
-        inverse = np.linalg.inv(self._marginal.xx)
-        return (inverse + inverse.T) / 2
+        """vcov(β̂) = σ̂² C⁻¹ (the estimate's), shape (p, p)."""
+        return self.fit.estimate.vcov
 
     @cached_property
     def hessian(self) -> np.ndarray:
         """The Hessian of d(θ, σ) at (θ̂, σ̂), shape (nθ + 1, nθ + 1) (`varpar_hessian`)."""
         fit = self.fit
-        return varpar_hessian(
-            self.objective, fit.theta, fit.sigma, fit.factor.pwrss, self.units[:-1]
-        )
+        return varpar_hessian(self.objective, fit.theta, fit.sigma, fit.chol.pwrss, self.units[:-1])
 
     @cached_property
     def covariance(self) -> np.ndarray:
@@ -98,13 +91,14 @@ class VarianceParameters:
     @cached_property
     def vcov_gradient(self) -> np.ndarray:
         """∂vcov(β̂)/∂varpar_i, shape (nθ + 1, p, p) (module notes)."""
-        fit, marginal = self.fit, self._marginal
-        G = marginal.zx @ self._C_inverse
+        fit, structure = self.fit, self.fit.A.structure
+        C_inverse = self.vcov / fit.sigma**2
+        G = self._marginal.zx @ C_inverse
         per_term = []
-        for term, T in zip(marginal.terms, fit.factor.templates):
-            Gg = term.blocks(G)  # (ℓ, k, p)
-            X = np.einsum("grp,gcq->rcpq", Gg, T.T @ Gg)  # Σ_g G_g[r] ⊗ (Tᵀ G_g)[c]
+        for j, T in enumerate(fit.chol.templates):
+            Gj = term_blocks(G, structure, j)  # (ℓ, k, p)
+            X = np.einsum("grp,gcq->rcpq", Gj, T.T @ Gj)  # Σ_g G_g[r] ⊗ (Tᵀ G_g)[c]
             per_term.append(X + np.swapaxes(X, 2, 3))
         d_theta = fit.sigma**2 * fit.layout.flatten(per_term)
-        d_sigma = 2.0 * fit.sigma * self._C_inverse
+        d_sigma = 2.0 * fit.sigma * C_inverse
         return np.concatenate([d_theta.reshape(-1, *d_sigma.shape), d_sigma[None]])

@@ -26,8 +26,8 @@ from mixedfx.crossprod.products import CrossProducts
 from mixedfx.data.design import Design
 from mixedfx.data.random import RandomTerm
 from mixedfx.errors import DataError, IdentifiabilityWarning, PredictorScaleWarning
-from mixedfx.models.start import ordinary_least_squares
-from mixedfx.pls.factor import Factor
+from mixedfx.pls.cholesky import BlockedCholesky
+from mixedfx.pls.start import ordinary_least_squares
 
 EPS = float(np.finfo(float).eps)
 
@@ -121,10 +121,12 @@ def check_fixed_effects_residual(A: CrossProducts, y: np.ndarray) -> None:
     _check_residual(A, y, rss, A.n - A.p, "the fixed effects")
 
 
-def check_optimum_residual(factor: Factor | None, A: CrossProducts, y: np.ndarray, nu: int) -> None:
+def check_optimum_residual(
+    chol: BlockedCholesky | None, A: CrossProducts, y: np.ndarray, nu: int
+) -> None:
     """Raise `DataError` when at the optimum's factor (None: not positive definite) the
     penalized residual sum of squares is zero to within rounding, with ν = n (ML) or n − p."""
-    rss = 0.0 if factor is None else factor.pwrss
+    rss = 0.0 if chol is None else chol.pwrss
     _check_residual(A, y, rss, nu, "the fixed and random effects")
 
 

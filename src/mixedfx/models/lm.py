@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import solve_triangular
 
-from mixedfx.data.fixed import FixedDesign, fixed_design, response_vector
+from mixedfx.data.fixed import FixedDesign, fingerprint, fixed_design, response_vector
 from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.data.offset import Offset, offset
 from mixedfx.errors import DataError, ExactFitWarning, FormulaError
@@ -142,6 +142,13 @@ class LinearModel:
     @property
     def nobs(self) -> int:
         return self.y.shape[0]
+
+    method = "OLS"
+
+    @cached_property
+    def response_digest(self) -> str:
+        """`mixedfx.data.fixed.fingerprint` of y."""
+        return fingerprint(self.y)
 
     @property
     def df_resid(self) -> int:

@@ -22,16 +22,17 @@ from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_ro
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
+from mixedfx.models.estimate import MixedEstimate, fit_cross_products
 from mixedfx.models.fitchecks import (
     check_design,
     check_fixed_effects_residual,
     check_optimum_residual,
 )
-from mixedfx.models.start import moment_start, refit_start
-from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
+from mixedfx.optimize import OptimizerOptions, OptSummary
+from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout, sd_and_corr
-from mixedfx.pls.deviance import Factor, ProfiledDeviance
-from mixedfx.pls.solution import Solution, conditional_covariances, solve
+from mixedfx.pls.criterion import Criterion, criterion_of
+from mixedfx.pls.deviance import ProfiledDeviance
 
 if TYPE_CHECKING:
     from mixedfx.inference.confint import Method
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
     from mixedfx.inference.profile import Profile
     from mixedfx.inference.varpar import VarianceParameters
     from mixedfx.report.summary import LmerSummary
-
-# lme4's isSingular tolerance on the template diagonals
-SINGULAR_TOL = 1e-4
-
 
 def lmer(
     formula: str,
@@ -95,44 +92,12 @@ def lmer(
     check_design(design)
     A = cross_products(design)
     check_fixed_effects_residual(A, design.y)
-    layout = ThetaLayout(tuple(t.k for t in design.terms))
-    objective = ProfiledDeviance(A, layout, design.levels, reml)
-    theta0 = moment_start(A, layout, design.levels)
-    opt = _fit_theta(objective, theta0, optimizer or OptimizerOptions())
-    factor = objective.factor(opt.final)
-    check_optimum_residual(factor, A, design.y, design.n - design.p if reml else design.n)
-    assert factor is not None  # the check raises where M is not positive definite
-    fit = LinearMixedModel(parsed, frame, design, A, layout, reml, opt, factor)
+    criterion = criterion_of(reml)
+    estimate = fit_cross_products(A, criterion, optimizer or OptimizerOptions())
+    check_optimum_residual(estimate.chol, A, design.y, criterion.dof(A.n, A.p))
+    fit = LinearMixedModel(parsed, frame, design, estimate)
     _warn_about(fit)
     return fit
-
-
-def _fit_theta(
-    objective: ProfiledDeviance, theta0: np.ndarray, options: OptimizerOptions
-) -> OptSummary:
-    """θ̂ from the moment start; for a boundary (singular) result also from lme4's start.
-
-    On the boundary the profiled deviance often has several local minima (a rank-deficient
-    covariance can lie along different directions, most of all with uncentred covariates), and
-    a gradient method keeps to the basin it starts in.  The second run, from the identity
-    templates lme4 starts from, keeps the answer at least as low as lme4's in such cases.
-    """
-    layout = objective.layout
-    first = minimize_theta(objective, theta0, layout.lower_bounds(), options)
-    if options.method == "bobyqa" or not _on_boundary(first.final, layout):
-        return first
-    second = minimize_theta(objective, layout.initial(), layout.lower_bounds(), options)
-    best = first if first.fmin <= second.fmin else second
-    return replace(
-        best,
-        initial=first.initial,
-        evaluations=first.evaluations + second.evaluations,
-        message=f"{best.message}; best of the moment and identity starts (a boundary fit)",
-    )
-
-
-def _on_boundary(theta: np.ndarray, layout: ThetaLayout) -> bool:
-    return bool(np.any(theta[layout.is_diagonal] < SINGULAR_TOL))
 
 
 def _warn_about(fit: LinearMixedModel) -> None:
@@ -158,6 +123,10 @@ def _warn_about(fit: LinearMixedModel) -> None:
 class LinearMixedModel:
     """A fitted linear mixed model.  Immutable; derived quantities are computed on first use.
 
+    Everything but the row-level outputs (`fitted`, `residuals`, `predict` on the fitted rows,
+    `simulate`) comes from the estimate, that is from the cross-products, and from the
+    encodings' names: inference never rereads the rows.
+
     Attributes
     ----------
     formula
@@ -165,67 +134,82 @@ class LinearMixedModel:
     frame
         The rows used (and how many were dropped).
     design
-        y, X and the random-effects terms (ordered largest first, as lme4).
-    A
-        The cross-product blocks the fit was computed from.
-    layout
-        Where each term's template lives in θ.
-    reml
-        True for a REML fit, False for maximum likelihood.
-    optinfo
-        The optimizer's record: evaluations, convergence, message.
-    factor
-        The blocked Cholesky factor at θ̂.
+        y, X and the random-effects terms (in lme4's order), with their encodings.
+    estimate
+        The optimum and what follows from the cross-products (`MixedEstimate`).
     """
 
     formula: MixedFormula
     frame: ModelFrame
     design: Design
-    A: CrossProducts
-    layout: ThetaLayout
-    reml: bool
-    optinfo: OptSummary
-    factor: Factor
+    estimate: MixedEstimate
 
     # -- estimates -------------------------------------------------------------------
 
-    @cached_property
-    def _solution(self) -> Solution:
-        return solve(self.factor, self.A, self.design.levels)
+    @property
+    def A(self) -> CrossProducts:
+        """The cross-product blocks the fit was computed from."""
+        return self.estimate.A
 
-    @cached_property
+    @property
+    def criterion(self) -> Criterion:
+        """What was minimized: `ML` or `REML`."""
+        return self.estimate.criterion
+
+    @property
+    def reml(self) -> bool:
+        """True for a REML fit."""
+        return self.criterion.name == "REML"
+
+    @property
+    def method(self) -> str:
+        """``"REML"`` or ``"ML"``."""
+        return self.criterion.name
+
+    @property
+    def optinfo(self) -> OptSummary:
+        """The optimizer's record: evaluations, convergence, message."""
+        return self.estimate.optinfo
+
+    @property
+    def chol(self) -> BlockedCholesky:
+        """The blocked Cholesky factor at θ̂."""
+        return self.estimate.chol
+
+    @property
+    def layout(self) -> ThetaLayout:
+        """Where each term's template lives in θ."""
+        return self.estimate.layout
+
+    @property
     def theta_hessian(self) -> np.ndarray:
-        """Hessian of the objective with respect to θ at θ̂, shape (nθ, nθ): central differences
-        of the exact gradient.  Refits to new responses start their quasi-Newton steps from it."""
-        return gradient_hessian(self.deviance_function(), self.theta)
+        """Hessian of the objective with respect to θ at θ̂ (`MixedEstimate.theta_hessian`)."""
+        return self.estimate.theta_hessian
 
     def refit_start(self, A: CrossProducts) -> np.ndarray:
-        """θ̂ as the start of a refit on cross-products `A` (`mixedfx.models.start.refit_start`)."""
-        return refit_start(self.theta, A, self.layout, self.design.levels, SINGULAR_TOL)
+        """θ̂ as the start of a refit on cross-products `A` (`mixedfx.pls.start.refit_start`)."""
+        return self.estimate.refit_start(A)
 
     def deviance_function(
-        self, A: CrossProducts | None = None, reml: bool | None = None
+        self, A: CrossProducts | None = None, criterion: Criterion | None = None
     ) -> ProfiledDeviance:
-        """θ ↦ d(θ) of this model's structure.
+        """θ ↦ d(θ) of this model's structure, on the fit's cross-products and criterion by
+        default, or on others (another response, an offset; ML for a REML fit)."""
+        return self.estimate.deviance_function(A, criterion)
 
-        Parameters
-        ----------
-        A
-            Cross-products to evaluate on (another response, an offset); the fit's by default.
-        reml
-            The REML criterion or the ML deviance; the fit's by default.
-        """
-        return ProfiledDeviance(
-            self.A if A is None else A,
-            self.layout,
-            self.design.levels,
-            self.reml if reml is None else reml,
-        )
+    def refit(
+        self, criterion: Criterion | None = None, start: np.ndarray | None = None
+    ) -> LinearMixedModel:
+        """The same model on the same rows minimized by another criterion (lme4's
+        ``refitML``), or from another start, from the cross-products alone."""
+        if start is None and (criterion is None or criterion == self.criterion):
+            return self
+        return replace(self, estimate=self.estimate.refit(criterion=criterion, start=start))
 
     @property
     def theta(self) -> np.ndarray:
         """Relative covariance factors, lme4's order; shape (nθ,)."""
-        return self.optinfo.final.copy()
+        return self.estimate.theta
 
     @property
     def fixef_names(self) -> tuple[str, ...]:
@@ -234,35 +218,30 @@ class LinearMixedModel:
     @property
     def fixef(self) -> pd.Series:
         """Fixed-effect estimates β̂, indexed by coefficient name."""
-        return pd.Series(self._solution.beta, index=list(self.fixef_names), name="estimate")
+        return pd.Series(self.estimate.beta, index=list(self.fixef_names), name="estimate")
 
     @property
     def sigma(self) -> float:
         """Residual standard deviation: sqrt(r²/n) for ML, sqrt(r²/(n−p)) for REML."""
-        return float(np.sqrt(self._solution.pwrss / self._dof))
-
-    @property
-    def _dof(self) -> int:
-        return self.nobs - self.design.p if self.reml else self.nobs
+        return self.estimate.sigma
 
     @property
     def vcov(self) -> pd.DataFrame:
         """Covariance matrix of β̂, σ² (L_X L_Xᵀ)⁻¹; p × p."""
         names = list(self.fixef_names)
-        V = self.sigma**2 * np.linalg.inv(self._solution.XtVinvX)
-        return pd.DataFrame((V + V.T) / 2, index=names, columns=names)
+        return pd.DataFrame(self.estimate.vcov, index=names, columns=names)
 
     # -- likelihood --------------------------------------------------------------------
 
     @property
     def objective(self) -> float:
         """The optimized criterion: REML criterion for REML fits, ML deviance for ML fits."""
-        return self.factor.criterion(self.reml)
+        return self.estimate.objective
 
     @property
     def deviance(self) -> float:
         """ML deviance −2 log L at the estimates (for REML fits, evaluated at the REML θ̂)."""
-        return self.factor.criterion(reml=False)
+        return self.estimate.deviance
 
     @property
     def loglik(self) -> float:
@@ -272,7 +251,7 @@ class LinearMixedModel:
     @property
     def npar(self) -> int:
         """Number of parameters: fixed effects, θ, and σ."""
-        return self.design.p + self.layout.size + 1
+        return self.A.p + self.layout.size + 1
 
     @property
     def aic(self) -> float:
@@ -284,11 +263,16 @@ class LinearMixedModel:
 
     @property
     def nobs(self) -> int:
-        return self.design.n
+        return self.A.n
 
     @property
     def df_resid(self) -> int:
         return self.nobs - self.npar
+
+    @property
+    def response_digest(self) -> str:
+        """A fingerprint of the response's values: fits to the same rows share it."""
+        return self.design.response_digest
 
     # -- random effects ------------------------------------------------------------------
 
@@ -309,14 +293,19 @@ class LinearMixedModel:
         return tuple(out)
 
     @property
+    def term_names(self) -> tuple[tuple[str, ...], ...]:
+        """The coefficient names of each random-effects term, model order."""
+        return tuple(t.names for t in self.design.terms)
+
+    @property
     def is_singular(self) -> bool:
         """True when a template diagonal is below 1e-4: a variance at (or near) zero."""
-        return _on_boundary(self.theta, self.layout)
+        return self.estimate.is_singular
 
     @property
     def covariances(self) -> list[np.ndarray]:
         """Random-effects covariance matrix of each term (k_j × k_j), model order."""
-        return self.layout.covariances(self.theta, self.sigma)
+        return self.estimate.covariances
 
     @cached_property
     def varcorr(self) -> pd.DataFrame:
@@ -341,14 +330,12 @@ class LinearMixedModel:
     @cached_property
     def ranef(self) -> dict[str, pd.DataFrame]:
         """Conditional modes per grouping factor: levels × coefficients, terms joined per factor."""
-        return self._per_factor(self._solution.b)
+        return self._per_factor(self.estimate.solution.b)
 
     @cached_property
     def ranef_se(self) -> dict[str, pd.DataFrame]:
         """Conditional standard deviations of the random effects, shaped as `ranef`."""
-        blocks = conditional_covariances(self.factor, self.A, self.design.levels)
-        sds = [self.sigma * np.sqrt(np.diagonal(C, axis1=1, axis2=2)) for C in blocks]
-        return self._per_factor(sds)
+        return self._per_factor(self.estimate.conditional_sds)
 
     @property
     def coef(self) -> dict[str, pd.DataFrame]:
@@ -401,16 +388,14 @@ class LinearMixedModel:
     @cached_property
     def fitted(self) -> np.ndarray:
         """Fitted values Xβ̂ + Zb̂ + offset over the rows used; shape (n,)."""
-        out = self._population_fitted
-        for term, b in zip(self.design.terms, self._solution.b):
-            out = out + np.einsum("ik,ik->i", term.z, b[term.factor.refs])
+        out = self.design.linear_predictor(self.estimate.beta, self.estimate.solution.b)
         out.setflags(write=False)
         return out
 
     @property
     def _population_fitted(self) -> np.ndarray:
         """Xβ̂ + offset over the rows used; shape (n,)."""
-        return self.design.fixed.X @ self._solution.beta + self.design.offset.values
+        return self.design.linear_predictor(self.estimate.beta, None)
 
     @property
     def residuals(self) -> np.ndarray:
@@ -448,10 +433,10 @@ class LinearMixedModel:
             self.formula, self.frame, newdata, include_random=include_random
         )
         out = np.full(len(complete), np.nan)
-        out[complete] = self.design.fixed.matrix(rows) @ self._solution.beta
+        out[complete] = self.design.fixed.matrix(rows) @ self.estimate.beta
         out[complete] += self.design.offset.on(rows)
         if include_random:
-            for term, b in zip(self.design.terms, self._solution.b):
+            for term, b in zip(self.design.terms, self.estimate.solution.b):
                 out[complete] += term.contribution(rows, b, allow_new_levels)
         return out
 
@@ -562,8 +547,8 @@ class LinearMixedModel:
         return contrast_test(self, L, ddf)
 
     def __repr__(self) -> str:
-        kind = "REML" if self.reml else "ML"
         return (
-            f"<LinearMixedModel {self.formula.text!r} fit by {kind}: nobs={self.nobs}, "
-            f"objective={self.objective:.4f}, evaluations={self.optinfo.evaluations}>"
+            f"<LinearMixedModel {self.formula.text!r} by {self.criterion.name}: "
+            f"nobs={self.nobs}, objective={self.objective:.4f}, "
+            f"evaluations={self.optinfo.evaluations}>"
         )

@@ -25,8 +25,9 @@ import numpy as np
 from scipy.linalg import lapack
 
 from mixedfx.crossprod.products import CrossProducts
+from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
-from mixedfx.pls.factor import Factor, criterion_at_sigma, profiled_criterion, pwrss_weight
+from mixedfx.pls.criterion import Criterion
 
 
 class DenseEvaluation:
@@ -36,31 +37,29 @@ class DenseEvaluation:
     ----------
     A
         The cross-product blocks, assembled here into one dense matrix (not modified).
-    layout, levels
-        The terms' θ layout and level counts, model order.
+    layout
+        θ's layout over A's terms.
     """
 
-    def __init__(self, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]):
+    def __init__(self, A: CrossProducts, layout: ThetaLayout):
+        structure = A.structure
         self.layout = layout
-        self.q1, self.q_rest, self.p, self.n = A.q1, A.q_rest, A.p, A.n
-        q = self.q1 + A.q_rest
+        self.structure = structure
+        self.n = A.n
         s = A.size
-        self.first_blocks = _block_positions(levels[0], layout.ks[0], s)
+        self.first_blocks = _block_positions(structure.nlevels[0], layout.ks[0], s)
         self.full = _assemble(A, self.first_blocks)
-        self.positions, self.which = _lambda_positions(layout, levels, s)
+        self.positions, self.which = _lambda_positions(layout, structure.nlevels, s)
         self.Lambda = np.eye(s)
-        self.random_diagonal = np.arange(q) * (s + 1)
-        # (the rows whose log-determinant the criterion holds, ν): ML and REML
-        self.counts = {False: (q, A.n), True: (q + A.p, A.n - A.p)}
-        self.weights = {reml: _adjoint_weights(s, m, nu) for reml, (m, nu) in self.counts.items()}
+        self.random_diagonal = np.arange(structure.q) * (s + 1)
 
-    def factor(self, theta: np.ndarray) -> Factor | None:
+    def factor(self, theta: np.ndarray) -> BlockedCholesky | None:
         """The blocked factor at θ, or None when M is not positive definite."""
         U = self._upper(self._scaled(theta))
         return None if U is None else self._blocked(theta, U.T)
 
     def value_and_gradient(
-        self, theta: np.ndarray, reml: bool, sigma: float | None = None
+        self, theta: np.ndarray, criterion: Criterion, sigma: float | None = None
     ) -> tuple[float, np.ndarray, float] | None:
         """The criterion (profiled over σ, or at `sigma`), ∂d/∂θ (shape (nθ,)) and r² at θ;
         None when M is not positive definite.
@@ -75,16 +74,14 @@ class DenseEvaluation:
         U = self._upper(FLambda)
         if U is None:
             return None
-        m, nu = self.counts[reml]
+        q, p, n = self.structure.q, self.structure.p, self.n
+        m = criterion.determinant_columns(q, p)
         d = np.diagonal(U)
         logdet, pwrss = 2.0 * float(np.log(d[:m]).sum()), float(d[-1] ** 2)
-        weights = self.weights[reml]
-        if sigma is None:
-            value = profiled_criterion(logdet, pwrss, nu)
-        else:
-            value = criterion_at_sigma(logdet, pwrss, nu, sigma)
-            weights = weights.copy()
-            weights[-1] = np.sqrt(pwrss * pwrss_weight(pwrss, nu, sigma))
+        value = criterion.value(logdet, pwrss, n, p, sigma)
+        weights = np.zeros(d.size)  # √D
+        weights[:m] = 1.0
+        weights[-1] = np.sqrt(pwrss * criterion.pwrss_weight(pwrss, n, p, sigma))
         P = lapack.dtrtri(U, lower=0)[0].T  # L⁻¹ (lower; U is clean, so is its inverse)
         P *= weights[:, None]
         G = FLambda @ (P.T @ P)
@@ -104,26 +101,17 @@ class DenseEvaluation:
         U, info = lapack.dpotrf(M.T, lower=0, clean=1, overwrite_a=1)
         return U if info == 0 else None
 
-    def _blocked(self, theta: np.ndarray, L: np.ndarray) -> Factor:
-        k1 = self.layout.ks[0]
-        return Factor(
+    def _blocked(self, theta: np.ndarray, L: np.ndarray) -> BlockedCholesky:
+        k1, q1 = self.layout.ks[0], self.structure.q1
+        return BlockedCholesky(
             theta,
             self.layout.templates(theta),
             L.flat[self.first_blocks].reshape(-1, k1, k1),
-            L[self.q1 :, self.q1 :],
-            self.q_rest,
-            self.p,
+            L[q1:, q1:],
+            self.structure.q_rest,
+            self.structure.p,
             self.n,
         )
-
-
-def _adjoint_weights(s: int, m: int, nu: int) -> np.ndarray:
-    """√D of `DenseEvaluation.value_and_gradient`, shape (s,): 1 on the first m rows, √ν on
-    the last (the response's), 0 between (REML leaves none between)."""
-    w = np.zeros(s)
-    w[:m] = 1.0
-    w[-1] = np.sqrt(nu)
-    return w
 
 
 def _assemble(A: CrossProducts, first_blocks: np.ndarray) -> np.ndarray:

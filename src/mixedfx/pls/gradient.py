@@ -2,7 +2,7 @@
 
 The forward pass (`mixedfx.pls.deviance`) computes, with P_g = S_g⁻¹,
 
-    S_g = T₁ᵀ A_g T₁ + I,   W_g = T₁ P_g T₁ᵀ,   N = R − B·blockdiag(W)·Bᵀ,
+    S_g = T₁ᵀ A_g T₁ + I,   H_g = T₁ P_g T₁ᵀ,   N = R − B·blockdiag(H)·Bᵀ,
     M = Λ_rᵀ N Λ_r + E,     M = L Lᵀ,
 
 where Λ_r = blockdiag(I ⊗ T₂, …, I ⊗ T_m, I) scales the rows and columns of the terms
@@ -15,11 +15,11 @@ differentiation (adjoints written x̄, with d d = Σ x̄ ∘ dx) gives, step by 
 
     M̄   = [M_SS⁻¹ on S] + (ν / r²) w wᵀ,     w = (−M_QQ⁻¹ M_Qy, 1), Q all rows but y;
     N̄   = Λ_r M̄ Λ_rᵀ,    ∂d/∂T_t = 2 Σ_j [M̄ Λ_rᵀ N]_jjᵀ   (diagonal blocks of term t, t ≥ 2);
-    W̄_g = −[Bᵀ N̄ B]_gg;
-    ∂d/∂T₁ = 2 Σ_g (W̄_g + A_g − A_g W_g W̄_g) T₁ P_g.
+    H̄_g = −[Bᵀ N̄ B]_gg;
+    ∂d/∂T₁ = 2 Σ_g (H̄_g + A_g − A_g H_g H̄_g) T₁ P_g.
 
 The first line holds because log|M_SS| and r² = M_yy − M_yQ M_QQ⁻¹ M_Qy are a log-determinant
-and a Schur complement of M; the last collects the terms of log|S_g| and of W_g.  At a
+and a Schur complement of M; the last collects the terms of log|S_g| and of H_g.  At a
 given σ (not profiled), ν log r² becomes r²/σ² and ν/r² in M̄ becomes 1/σ².  Nothing
 needs T_t to be invertible, so the gradient is exact on the boundary (zero variances) too.
 The cost is an evaluation's plus one inversion of M_SS (LAPACK dpotri) and one pass over B
@@ -36,8 +36,9 @@ from scipy.linalg import lapack
 
 from mixedfx.crossprod.products import CrossProducts
 from mixedfx.pls.blockdiag import batched_lower_solve, gram
+from mixedfx.pls.cholesky import BlockedCholesky, scale_rows
 from mixedfx.pls.covariance import ThetaLayout
-from mixedfx.pls.factor import Factor, pwrss_weight, scale_rows
+from mixedfx.pls.criterion import Criterion
 
 
 @dataclass(frozen=True)
@@ -46,31 +47,26 @@ class Tape:
 
     Attributes
     ----------
-    factor
+    chol
         The factor at θ.
-    W
-        Shape (ℓ₁, k₁, k₁): T₁ S_g⁻¹ T₁ᵀ.
+    H1
+        Shape (ℓ₁, k₁, k₁): T₁ S_g⁻¹ T₁ᵀ per level of the first term.
     N
         Shape (r, r): the Schur complement before the scaling by Λ_r (lower triangle valid).
-    reml
-        Which criterion was evaluated.
+    criterion
+        The criterion evaluated, or None when only the factor was asked for.
     sigma
         The σ it was evaluated at, or None when profiled over σ.
     """
 
-    factor: Factor
-    W: np.ndarray
+    chol: BlockedCholesky
+    H1: np.ndarray
     N: np.ndarray
-    reml: bool
+    criterion: Criterion | None
     sigma: float | None = None
 
 
-def deviance_gradient(
-    A: CrossProducts,
-    layout: ThetaLayout,
-    rest: list[tuple[slice, np.ndarray]],
-    tape: Tape,
-) -> np.ndarray:
+def deviance_gradient(A: CrossProducts, layout: ThetaLayout, tape: Tape) -> np.ndarray:
     """∂d/∂θ at the tape's θ; shape (nθ,).
 
     Parameters
@@ -79,15 +75,15 @@ def deviance_gradient(
         The cross-products the objective was evaluated on.
     layout
         θ's layout.
-    rest
-        For each term 2..m, its rows in M and its template T_t.
     tape
-        The forward pass at θ.
+        The forward pass at θ, with its criterion.
     """
-    f = tape.factor
-    m = f.q_rest + (f.p if tape.reml else 0)
-    nu = f.n - f.p if tape.reml else f.n
-    Mbar = _factor_adjoint(f.Lrest, m, pwrss_weight(f.pwrss, nu, tape.sigma))
+    chol, criterion = tape.chol, tape.criterion
+    assert criterion is not None  # a tape made for the reverse pass
+    m = criterion.determinant_columns(chol.q_rest, chol.p)
+    weight = criterion.pwrss_weight(chol.pwrss, chol.n, chol.p, tape.sigma)
+    Mbar = _factor_adjoint(chol.Lrest, m, weight)
+    rest = list(zip(A.structure.rest_slices, chol.templates[1:]))
     NLam = _fill_upper(tape.N)  # the tape's own copy of N, made N Λ_r in place: columns scaled
     grads = [np.zeros((k, k)) for k in layout.ks]
     for rows, T in rest:
@@ -100,8 +96,8 @@ def deviance_gradient(
     for rows, T in rest:
         scale_rows(Nbar, rows, T.T)
         scale_rows(Nbar.T, rows, T.T)
-    Wbar = -A.B.quadratic_blocks(Nbar, layout.ks[0])
-    grads[0] = _first_term_gradient(A.A11, f.templates[0], f.L11, tape.W, Wbar)
+    Hbar = -A.B.quadratic_blocks(Nbar, layout.ks[0])
+    grads[0] = _first_term_gradient(A.A11, chol.templates[0], chol.L11, tape.H1, Hbar)
     return layout.flatten(grads)
 
 
@@ -116,7 +112,7 @@ def _factor_adjoint(L: np.ndarray, m: int, weight: float) -> np.ndarray:
         The rows of M whose log-determinant the objective holds (the random effects', and
         for REML the fixed effects' too).
     weight
-        ∂d/∂r² (`mixedfx.pls.factor.pwrss_weight`).
+        ∂d/∂r² (`Criterion.pwrss_weight`).
     """
     # Lᵀ v = ℓ, ℓ the last row: Lᵀ is the upper factor in Fortran order, as LAPACK stores it
     v, _ = lapack.dtrtrs(L.T[:-1, :-1], L[-1, :-1], lower=0)
@@ -132,12 +128,12 @@ def _factor_adjoint(L: np.ndarray, m: int, weight: float) -> np.ndarray:
 
 
 def _first_term_gradient(
-    A11: np.ndarray, T: np.ndarray, L11: np.ndarray, W: np.ndarray, Wbar: np.ndarray
+    A11: np.ndarray, T: np.ndarray, L11: np.ndarray, H: np.ndarray, Hbar: np.ndarray
 ) -> np.ndarray:
-    """2 Σ_g (W̄_g + A_g − A_g W_g W̄_g) T P_g, with P_g = S_g⁻¹ = L_g⁻ᵀ L_g⁻¹; shape (k, k)."""
+    """2 Σ_g (H̄_g + A_g − A_g H_g H̄_g) T P_g, with P_g = S_g⁻¹ = L_g⁻ᵀ L_g⁻¹; shape (k, k)."""
     k = T.shape[0]
     P = gram(batched_lower_solve(L11, np.eye(k)))
-    inner = Wbar + A11 - A11 @ (W @ Wbar)
+    inner = Hbar + A11 - A11 @ (H @ Hbar)
     return 2.0 * np.tensordot(inner @ T, P, axes=([0, 2], [0, 1]))
 
 

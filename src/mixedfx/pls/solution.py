@@ -17,7 +17,7 @@ from scipy.linalg import solve_triangular
 
 from mixedfx.crossprod.products import CrossProducts
 from mixedfx.pls.blockdiag import batched_lower_solve
-from mixedfx.pls.factor import Factor, scale_rows
+from mixedfx.pls.cholesky import BlockedCholesky, scale_rows
 
 
 @dataclass(frozen=True)
@@ -30,45 +30,29 @@ class Solution:
         Shape (p,): fixed effects.
     b
         One array per term (model order), shape (ℓ_j, k_j): conditional modes.
-    pwrss
-        Penalized residual sum of squares r².
-    XtVinvX
-        Shape (p, p): L_X L_Xᵀ, the precision of β̂ up to σ².
     """
 
     beta: np.ndarray
     b: list[np.ndarray]
-    pwrss: float
-    XtVinvX: np.ndarray
 
 
-def solve(factor: Factor, A: CrossProducts, levels: tuple[int, ...]) -> Solution:
+def solve(chol: BlockedCholesky, A: CrossProducts) -> Solution:
     """Back-substitute for β̂ and the conditional modes at the factor's θ."""
-    q, p = factor.q_rest, factor.p
-    L = np.tril(factor.Lrest)
+    q, p = chol.q_rest, chol.p
+    L = np.tril(chol.Lrest)
     v = solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T")
     beta = v[q : q + p]
-    b_rest = _rest_modes(v[:q], factor.templates[1:], levels[1:])
+    b_rest = [
+        v[rows].reshape(-1, T.shape[0]) @ T.T
+        for rows, T in zip(A.structure.rest_slices, chol.templates[1:])
+    ]
     # Bᵀ [−b_rest; −β; 1] = Z₁ᵀ (y − Xβ − Z_rest b_rest)
     residual_weights = np.concatenate([*(-x.ravel() for x in b_rest), -beta, [1.0]])
-    rhs = A.B.rmatvec(residual_weights).reshape(levels[0], -1, 1)
-    T1 = factor.templates[0]
-    u1 = _solve_first(factor.L11, np.swapaxes(T1, 0, 1)[None] @ rhs)
+    rhs = A.B.rmatvec(residual_weights).reshape(A.structure.nlevels[0], -1, 1)
+    T1 = chol.templates[0]
+    u1 = _solve_first(chol.L11, np.swapaxes(T1, 0, 1)[None] @ rhs)
     b1 = (T1[None] @ u1)[:, :, 0]
-    LX = L[q : q + p, q : q + p]
-    return Solution(beta, [b1, *b_rest], factor.pwrss, LX @ LX.T)
-
-
-def _rest_modes(
-    u: np.ndarray, templates: list[np.ndarray], levels: tuple[int, ...]
-) -> list[np.ndarray]:
-    out, start = [], 0
-    for T, ell in zip(templates, levels):
-        k = T.shape[0]
-        u_j = u[start : start + ell * k].reshape(ell, k)
-        out.append(u_j @ T.T)
-        start += ell * k
-    return out
+    return Solution(beta, [b1, *b_rest])
 
 
 def _solve_first(L11: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -78,42 +62,35 @@ def _solve_first(L11: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return batched_lower_solve(Lt, half[:, ::-1, :])[:, ::-1, :]
 
 
-def conditional_covariances(
-    factor: Factor, A: CrossProducts, levels: tuple[int, ...]
-) -> list[np.ndarray]:
+def conditional_covariances(chol: BlockedCholesky, A: CrossProducts) -> list[np.ndarray]:
     """Diagonal blocks of Λ (ΛᵀZᵀZΛ + I)⁻¹ Λᵀ per term, shape (ℓ_j, k_j, k_j).
 
     Times σ² these are the conditional covariances of the random effects given β̂, what lme4's
     ``ranef(condVar = TRUE)`` reports.  With Ω = ΛᵀZᵀZΛ + I partitioned by the first term,
 
-        (Ω⁻¹)_gg = S_g⁻¹ + H_gᵀ H_g,  H = L_zz⁻¹ Λ_rᵀ B_z blockdiag(T₁ S_g⁻¹),
+        (Ω⁻¹)_gg = S_g⁻¹ + K_gᵀ K_g,  K = L_zz⁻¹ Λ_rᵀ B_z blockdiag(T₁ S_g⁻¹),
         (Ω⁻¹)_rest = (L_zz L_zzᵀ)⁻¹,
 
     where L_zz is the random-effects part of the dense factor.  Costs O(q_rest² ℓ₁k₁): call
     only when asked.
     """
-    q = factor.q_rest
-    T1 = factor.templates[0]
-    ell1, k1 = factor.L11.shape[:2]
-    Sinv = _solve_first(factor.L11, np.broadcast_to(np.eye(k1), (ell1, k1, k1)).copy())
+    q = chol.q_rest
+    T1 = chol.templates[0]
+    ell1, k1 = chol.L11.shape[:2]
+    Sinv = _solve_first(chol.L11, np.broadcast_to(np.eye(k1), (ell1, k1, k1)).copy())
     first = Sinv
     rest: list[np.ndarray] = []
     if q:
-        Lzz = np.tril(factor.Lrest[:q, :q])
+        rest_terms = list(zip(A.structure.rest_slices, chol.templates[1:]))
+        Lzz = np.tril(chol.Lrest[:q, :q])
         K = A.B.right_blocks(slice(0, q), T1[None] @ Sinv)
-        start = 0
-        for T, ell in zip(factor.templates[1:], levels[1:]):
-            rows = slice(start, start + ell * T.shape[0])
+        for rows, T in rest_terms:
             scale_rows(K, rows, T)
-            start = rows.stop
-        H = solve_triangular(Lzz, K, lower=True).reshape(q, ell1, k1)
-        first = Sinv + np.einsum("qga,qgb->gab", H, H)
+        K = solve_triangular(Lzz, K, lower=True).reshape(q, ell1, k1)
+        first = Sinv + np.einsum("qga,qgb->gab", K, K)
         Linv = solve_triangular(Lzz, np.eye(q), lower=True)
-        start = 0
-        for T, ell in zip(factor.templates[1:], levels[1:]):
-            k = T.shape[0]
-            cols = Linv[:, start : start + ell * k].reshape(q, ell, k)
+        for rows, T in rest_terms:
+            cols = Linv[:, rows].reshape(q, -1, T.shape[0])
             rest.append(np.einsum("qga,qgb->gab", cols, cols))
-            start += ell * k
     blocks = [first, *rest]
-    return [T[None] @ Om @ T.T[None] for T, Om in zip(factor.templates, blocks)]
+    return [T[None] @ Om @ T.T[None] for T, Om in zip(chol.templates, blocks)]

@@ -25,30 +25,27 @@ from mixedfx.pls.covariance import ThetaLayout
 SMALLEST = 0.1
 
 
-def moment_start(A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...]) -> np.ndarray:
+def moment_start(A: CrossProducts) -> np.ndarray:
     """Starting θ (lme4's order) from method-of-moments variance estimates."""
-    q, p = A.q_rest, A.p
+    structure = A.structure
     beta, rss = ordinary_least_squares(A)
-    sums = [_first_term(A, beta, levels[0])]
-    start = 0
-    for ell, k in zip(levels[1:], layout.ks[1:]):
-        block = slice(start, start + ell * k)
-        Ztr = A.R[block, -1] - A.R[block, q : q + p] @ beta
-        sums.append((Ztr.reshape(ell, k), np.diag(A.R)[block].reshape(ell, k)))
-        start += ell * k
+    sums = [_first_term(A, beta, structure.nlevels[0])]
+    for block, k in zip(structure.rest_slices, structure.ks[1:]):
+        Ztr = A.R[block, -1] - A.R[block, structure.fixed] @ beta
+        sums.append((Ztr.reshape(-1, k), np.diag(A.R)[block].reshape(-1, k)))
     # the residual variance within the groups of the term that explains most
-    within = [(rss - _ssb(Ztr, ztz)[0]) / max(A.n - p - Ztr.shape[0], 1) for Ztr, ztz in sums]
+    within = [(rss - _ssb(Ztr, ztz)[0]) / max(A.n - A.p - Ztr.shape[0], 1) for Ztr, ztz in sums]
     sigma2 = max(min(within), 1e-12)
     ratios = [_ratio(Ztr, ztz, sigma2, A.n) for Ztr, ztz in sums]
-    return layout.flatten([np.diag(ratio) for ratio in ratios])
+    return ThetaLayout(structure.ks).flatten([np.diag(ratio) for ratio in ratios])
 
 
 def ordinary_least_squares(A: CrossProducts) -> tuple[np.ndarray, float]:
     """β of y on X alone (shape (p,)) and its residual sum of squares, from XᵀX, Xᵀy, yᵀy."""
-    q, p = A.q_rest, A.p
-    XtX = A.R[q : q + p, q : q + p]
-    Xty = A.R[q : q + p, -1]
-    beta = np.linalg.lstsq(XtX, Xty, rcond=None)[0] if p else np.zeros(0)
+    fixed = A.structure.fixed
+    XtX = A.R[fixed, fixed]
+    Xty = A.R[fixed, -1]
+    beta = np.linalg.lstsq(XtX, Xty, rcond=None)[0] if A.p else np.zeros(0)
     return beta, float(A.R[-1, -1] - 2 * beta @ Xty + beta @ XtX @ beta)
 
 
@@ -78,16 +75,14 @@ def _ratio(Ztr: np.ndarray, ztz: np.ndarray, sigma2: float, n: int) -> np.ndarra
     return np.sqrt(np.maximum(variance / sigma2, floor))
 
 
-def refit_start(
-    theta: np.ndarray, A: CrossProducts, layout: ThetaLayout, levels: tuple[int, ...], tol: float
-) -> np.ndarray:
+def refit_start(theta: np.ndarray, A: CrossProducts, tol: float) -> np.ndarray:
     """An earlier estimate as the start of a refit on other cross-products (a new response, an
     offset), with each template diagonal below `tol` replaced by the moment start's.
 
     Where a whole template column is zero the profiled deviance is stationary (it is even in
     each column's sign), so a gradient method started there would not leave it.
     """
-    off = layout.is_diagonal & (theta < tol)
+    off = ThetaLayout(A.structure.ks).is_diagonal & (theta < tol)
     if not off.any():  # the usual case: nothing to compute
         return theta
-    return np.where(off, moment_start(A, layout, levels), theta)
+    return np.where(off, moment_start(A), theta)

@@ -1,0 +1,220 @@
+"""What inference needs of a fitted model: the protocol every result class offers.
+
+Inference (tests, intervals, comparisons, bootstrap) works on these protocols and imports
+no result class, so a new model family gets the inference its estimates support by offering
+the same attributes.  `LikelihoodFit` is what a likelihood comparison needs of any fit,
+`lm`'s included; `MixedFit` is what the mixed-model inference needs: estimates, the
+criterion at any θ and on any cross-products, refits without the rows, and the names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeGuard
+
+import numpy as np
+import pandas as pd
+
+from mixedfx.crossprod.products import CrossProducts
+from mixedfx.optimize import OptSummary
+from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.criterion import Criterion
+from mixedfx.pls.deviance import ProfiledDeviance
+
+if TYPE_CHECKING:
+    from mixedfx.inference.kenward_roger import KenwardRoger
+    from mixedfx.inference.varpar import VarianceParameters
+
+
+class LikelihoodFit(Protocol):
+    """A fit with a likelihood: what `anova` and `compare` set side by side."""
+
+    @property
+    def method(self) -> str:
+        """How it was fitted: ``"OLS"``, ``"ML"`` or ``"REML"``."""
+        ...
+
+    @property
+    def nobs(self) -> int: ...
+
+    @property
+    def npar(self) -> int:
+        """Parameters counted by AIC and the likelihood-ratio test's df."""
+        ...
+
+    @property
+    def loglik(self) -> float:
+        """The maximized log-likelihood (of the REML criterion for a REML fit)."""
+        ...
+
+    @property
+    def aic(self) -> float: ...
+
+    @property
+    def bic(self) -> float: ...
+
+    @property
+    def fixef_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def response_digest(self) -> str:
+        """A fingerprint of the response: equal for fits to the same rows."""
+        ...
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """Row-level residuals (a pass over the rows)."""
+        ...
+
+
+class OlsFit(LikelihoodFit, Protocol):
+    """An ordinary least-squares fit, as R's ``anova.lm`` compares them."""
+
+    @property
+    def df_resid(self) -> int: ...
+
+    @property
+    def rss(self) -> float: ...
+
+    @property
+    def sigma(self) -> float: ...
+
+    @property
+    def r_squared(self) -> float: ...
+
+
+class MixedFit(LikelihoodFit, Protocol):
+    """A fitted linear mixed model, as inference sees it.
+
+    Everything here comes from the cross-products and the encodings' names, except
+    `residuals` (row level).
+    """
+
+    @property
+    def A(self) -> CrossProducts: ...
+
+    @property
+    def criterion(self) -> Criterion: ...
+
+    @property
+    def layout(self) -> ThetaLayout: ...
+
+    @property
+    def theta(self) -> np.ndarray: ...
+
+    @property
+    def sigma(self) -> float: ...
+
+    @property
+    def fixef(self) -> pd.Series: ...
+
+    @property
+    def vcov(self) -> pd.DataFrame: ...
+
+    @property
+    def objective(self) -> float: ...
+
+    @property
+    def deviance(self) -> float:
+        """The ML deviance −2 log L at the estimates."""
+        ...
+
+    @property
+    def estimate(self) -> Estimate:
+        """The row-free estimate, which refits to other cross-products."""
+        ...
+
+    @property
+    def variance_parameters(self) -> VarianceParameters:
+        """Derivatives in (θ, σ) for Satterthwaite's df, computed once per fit."""
+        ...
+
+    @property
+    def kenward_roger(self) -> KenwardRoger:
+        """Kenward–Roger's adjusted covariance and its parts, computed once per fit."""
+        ...
+
+    @property
+    def optinfo(self) -> OptSummary: ...
+
+    @property
+    def covariances(self) -> list[np.ndarray]: ...
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """lme4's label of each term's grouping factor (``Subject``, ``Subject.1``)."""
+        ...
+
+    @property
+    def term_names(self) -> tuple[tuple[str, ...], ...]:
+        """Each term's coefficient names, model order."""
+        ...
+
+    @property
+    def theta_hessian(self) -> np.ndarray: ...
+
+    def deviance_function(
+        self, A: CrossProducts | None = None, criterion: Criterion | None = None
+    ) -> ProfiledDeviance:
+        """θ ↦ d(θ) on the fit's (or other) cross-products, by its (or another) criterion."""
+        ...
+
+    def refit_start(self, A: CrossProducts) -> np.ndarray: ...
+
+    def refit(
+        self, criterion: Criterion | None = None, start: np.ndarray | None = None
+    ) -> MixedFit:
+        """The same model by another criterion or from another start, without the rows."""
+        ...
+
+    def fixed_terms(self) -> list[FixedTerm]:
+        """The fixed-effects terms (intercept left out), for F tests per term."""
+        ...
+
+
+class FixedTerm(Protocol):
+    """A fixed-effects term: its name, its factors and continuous variables, its columns
+    in X (`mixedfx.data.fixed.FixedTerm`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def factors(self) -> frozenset[str]: ...
+
+    @property
+    def continuous(self) -> frozenset[str]: ...
+
+    @property
+    def columns(self) -> tuple[int, ...]: ...
+
+
+class Estimate(Protocol):
+    """The row-free part of a mixed fit (`mixedfx.models.estimate.MixedEstimate`)."""
+
+    @property
+    def beta(self) -> np.ndarray: ...
+
+    @property
+    def sigma(self) -> float: ...
+
+    @property
+    def objective(self) -> float: ...
+
+    @property
+    def covariances(self) -> list[np.ndarray]: ...
+
+    def refit(
+        self,
+        A: CrossProducts | None = None,
+        criterion: Criterion | None = None,
+        start: np.ndarray | None = None,
+    ) -> Estimate:
+        """The model minimized on other cross-products (a new response), from θ̂."""
+        ...
+
+
+def is_mixed(fit: object) -> TypeGuard[MixedFit]:
+    """Whether `fit` is a mixed model's fit (its class has a criterion and θ), without
+    evaluating any of its properties."""
+    cls = type(fit)
+    return hasattr(cls, "criterion") and hasattr(cls, "theta")
