@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,10 +127,24 @@ FIT_TASKS = [
         "sim_movielens", "sim_movielens", ("user", "item"), "y ~ 1 + (1 | user) + (1 | item)", True
     ),
 ]
+
+
+def after_fit(fit: Task, step: str) -> Task:
+    """The fit's task followed by an inference step, the step timed."""
+    return replace(fit, name=f"{fit.name}:{step}", step=step)
+
+
+FITS = {t.name: t for t in FIT_TASKS}
 INFERENCE_TASKS = [
-    Task(f"{t.name}:{step}", t.data, t.factors, t.formula, True, step)
-    for t in FIT_TASKS[:2]
-    for step in ("satterthwaite", "kenward-roger", "bootstrap")
+    *(
+        after_fit(FITS[name], step)
+        for name in ("sleepstudy", "penicillin")
+        for step in ("satterthwaite", "kenward-roger", "bootstrap")
+    ),
+    # at scale: lmerTest's table after an ML fit, and Kenward–Roger on the REML model, where
+    # pbkrtest's n × n covariance (73,421² doubles, 43 GB) exceeds `--memory-limit`
+    after_fit(FITS["insteval_ml"], "satterthwaite"),
+    after_fit(FITS["insteval_reml"], "kenward-roger"),
 ]
 
 PY_CHILD = r"""
@@ -186,11 +201,11 @@ def once():
     t0 = time.perf_counter()
     fit, evals = fit_model()
     t1 = time.perf_counter()
-    if task["step"] == "satterthwaite": fit.coef_table("satterthwaite")
+    if task["step"] == "satterthwaite": str(fit.summary())
     elif task["step"] == "kenward-roger": fit.coef_table("kenward-roger")
     elif task["step"] == "bootstrap": mfx.bootstrap(fit, 1000, seed=1, progress=lambda i, n: None)
     t2 = time.perf_counter()
-    return (t1 - t0) if task["step"] == "fit" else (t2 - t1), evals
+    return (t1 - t0) if task["step"] == "fit" else (t2 - t1), evals, t1 - t0
 
 first = once()
 # short fits repeat until about a second of work, so that a burst of noise on a shared
@@ -198,6 +213,8 @@ first = once()
 count = max(repeat, min(1000, int(1.0 / max(first[0], 1e-6))))
 runs = [once() for _ in range(count)] if first[0] < 60 else [first]
 out = {"seconds": float(np.median([r[0] for r in runs])), "evals": runs[0][1]}
+if task["step"] != "fit":
+    out["fit_seconds"] = float(np.median([r[2] for r in runs]))
 if task["step"] == "fit":
     out["objective"], evaluate = objective_of(fit_model()[0])
     out["eval_seconds"] = per_evaluation(evaluate) if evaluate else None
@@ -219,13 +236,15 @@ once <- function() {
   if (task$step == "bootstrap") bootMer(fit, function(m) c(fixef(m), sigma(m), getME(m, "theta")),
                                         nsim = 1000, seed = 1)
   t2 <- proc.time()[["elapsed"]]
-  list(seconds = if (task$step == "fit") t1 - t0 else t2 - t1, evals = fit@optinfo$feval)
+  list(seconds = if (task$step == "fit") t1 - t0 else t2 - t1, evals = fit@optinfo$feval,
+       fit_seconds = t1 - t0)
 }
 first <- once()
 count <- max(repeat_n, min(1000L, as.integer(1 / max(first$seconds, 1e-3))))
 runs <- if (first$seconds < 60) lapply(seq_len(count), function(i) once()) else list(first)
 blas <- tryCatch(extSoftVersion()[["BLAS"]], error = function(e) "unknown")
 out <- list(seconds = median(sapply(runs, `[[`, "seconds")), evals = runs[[1]]$evals, blas = blas)
+if (task$step != "fit") out$fit_seconds <- median(sapply(runs, `[[`, "fit_seconds"))
 if (task$step == "fit") {
   fit <- lme4::lmer(as.formula(task$formula), data = data, REML = task$reml)
   out$objective <- if (isREML(fit)) REMLcrit(fit) else deviance(fit)
@@ -239,11 +258,21 @@ cat(toJSON(out, auto_unbox = TRUE, digits = NA))
 """
 
 
-def run_child(command: list[str], timeout: float, env: dict[str, str]) -> tuple[dict | None, float]:
-    """Run a child; its JSON output (None if it failed or ran out of time) and peak RSS in MB."""
+def run_child(
+    command: list[str], timeout: float, env: dict[str, str], memory_limit: int
+) -> tuple[dict | None, float]:
+    """Run a child with at most `memory_limit` bytes of address space (an allocation beyond
+    fails in the child, not the machine); its JSON output (None if it failed or ran out of
+    time) and peak RSS in MB."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         environment = os.environ | env
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=environment)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=err, text=True, env=environment, preexec_fn=limit_memory
+        )
         deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -335,7 +364,9 @@ def r_engines() -> list[Engine]:
     return engines
 
 
-def measure(tasks: list[Task], repeat: int, engines: list[Engine], timeout: float) -> pd.DataFrame:
+def measure(
+    tasks: list[Task], repeat: int, engines: list[Engine], timeout: float, memory_limit: int
+) -> pd.DataFrame:
     """Time every task with every engine, alternating engines task by task."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -353,10 +384,11 @@ def measure(tasks: list[Task], repeat: int, engines: list[Engine], timeout: floa
                     continue
                 command = [str(script) if c == "{script}" else c for c in engine.command]
                 argv = [*command, json.dumps(spec), str(repeat), engine.name]
-                result, memory = run_child(argv, timeout, dict(engine.env))
+                result, memory = run_child(argv, timeout, dict(engine.env), memory_limit)
                 row[f"{engine.name}_s"] = result["seconds"] if result else float("nan")
                 row[f"{engine.name}_MB"] = memory
-                for key, column in (("evals", "evals"), ("eval_seconds", "eval_s")):
+                columns = (("evals", "evals"), ("eval_seconds", "eval_s"), ("fit_seconds", "fit_s"))
+                for key, column in columns:
                     if result and result.get(key) is not None:
                         row[f"{engine.name}_{column}"] = result[key]
                 if result and result.get("objective") is not None:
@@ -369,9 +401,14 @@ def measure(tasks: list[Task], repeat: int, engines: list[Engine], timeout: floa
 
 
 def with_ratios(row: dict[str, object], engines: list[Engine]) -> dict[str, object]:
-    """Each peer's time over mixedfx's (fit and single evaluation), and its objective minus
-    mixedfx's (positive: mixedfx found a lower minimum)."""
+    """Each peer's time over mixedfx's (fit and single evaluation), its objective minus
+    mixedfx's (positive: mixedfx found a lower minimum), and for an inference step each
+    engine's step time over its own fit's."""
     out = dict(row)
+    for engine in engines:
+        step, fit = row.get(f"{engine.name}_s"), row.get(f"{engine.name}_fit_s")
+        if isinstance(step, float) and isinstance(fit, float):
+            out[f"{engine.name} step/fit"] = step / fit
     for engine in engines[1:]:
         for suffix in ("s", "eval_s"):
             mine, theirs = row.get(f"mixedfx_{suffix}"), row.get(f"{engine.name}_{suffix}")
@@ -400,6 +437,9 @@ def main() -> int:
         help="a Python with statsmodels and mixedlm installed (a separate venv)",
     )
     parser.add_argument("--timeout", type=float, default=900, help="seconds per child process")
+    parser.add_argument(
+        "--memory-limit", type=float, default=12, help="GB of address space per child process"
+    )
     args = parser.parse_args()
     tasks = {"fit": FIT_TASKS, "inference": INFERENCE_TASKS, "all": FIT_TASKS + INFERENCE_TASKS}
     wanted = args.only.split(",") if args.only else [""]
@@ -411,7 +451,7 @@ def main() -> int:
             print("R with lme4/lmerTest/jsonlite not found: lme4 left out", file=sys.stderr)
     if args.peers_python:
         engines += [Engine(p, (str(args.peers_python), "-c", PY_CHILD)) for p in PEERS]
-    table = measure(chosen, args.repeat, engines, args.timeout)
+    table = measure(chosen, args.repeat, engines, args.timeout, int(args.memory_limit * 2**30))
     pd.set_option("display.width", 250)
     print("\n" + table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if args.json:
