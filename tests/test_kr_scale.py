@@ -7,6 +7,7 @@ out with the n × n matrices V = Σ τ_i G_i and V⁻¹; mixedfx never forms the
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 import warnings
 from dataclasses import replace
@@ -180,3 +181,24 @@ def test_kenward_roger_allocates_far_less_than_one_n_by_q_array() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 0.1 * n * q * 8
+
+
+def test_insteval_subset_matches_lmertest_and_pbkrtest() -> None:
+    """Every 15th row of InstEval (4,895) with the benchmark's three crossed terms and a
+    factor among the fixed effects, REML (tests/data/r/insteval_subset.R, at a tight
+    optimum): lmerTest's Satterthwaite df and t, pbkrtest's Kenward–Roger df and t and its
+    whole adjusted covariance ``vcovAdj``."""
+    ref = json.loads((DATA / "insteval_subset.json").read_text())
+    data = mfx.datasets.load("InstEval").iloc[:: ref["every"]]
+    fit = fit_reml(ref["formula"], data)
+    np.testing.assert_allclose(fit.theta, ref["theta"], rtol=1e-5)
+    satterthwaite = fit.coef_table("satterthwaite").loc[ref["names"]]
+    np.testing.assert_allclose(satterthwaite["df"], ref["satterthwaite"]["df"], rtol=1e-5)
+    np.testing.assert_allclose(satterthwaite["statistic"], ref["satterthwaite"]["t"], rtol=5e-6)
+    kr = ref["kenward_roger"]
+    table = fit.coef_table("kenward-roger").loc[ref["names"]]
+    np.testing.assert_allclose(table["df"], kr["df"], rtol=1e-6)
+    np.testing.assert_allclose(table["statistic"], kr["t"], rtol=5e-6)
+    vcov = fit.vcov_kr().loc[ref["names"], ref["names"]].to_numpy()
+    want = np.array(kr["vcov"])
+    np.testing.assert_allclose(vcov, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())

@@ -217,8 +217,8 @@ def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
     params = random_parameters(fit)
     random = RandomQuantities(marginal, params)
     c = np.array([x.value for x in params])
-    sigma2 = fit.sigma**2
-    C_inv = fit.estimate.vcov / sigma2
+    Phi, sigma2 = fit.estimate.vcov, fit.sigma**2
+    C_inv = Phi / sigma2
     p = np.concatenate([random.p, (-marginal.xx - _contract(random.p, c))[None]])
     q = _with_residual(random.q, c, -random.p, -p[-1])
     d_residual = fit.A.n - float(c @ random.d)
@@ -229,7 +229,7 @@ def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
     W = 2 * units[:, None] * _inverse(units[:, None] * info * units) * units
     U = np.einsum("ij,ijab->ab", W, q) - np.einsum("ij,iab,jbc->ac", W, p, Cp)
     PhiA = sigma2 * (C_inv + 2 * C_inv @ U @ C_inv)
-    return KenwardRoger(sigma2 * C_inv, p / sigma2**2, W * sigma2**2, (PhiA + PhiA.T) / 2)
+    return KenwardRoger(Phi, p / sigma2**2, W * sigma2**2, (PhiA + PhiA.T) / 2)
 
 
 def _contract(x: np.ndarray, c: np.ndarray) -> np.ndarray:
