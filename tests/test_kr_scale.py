@@ -184,7 +184,7 @@ def test_kenward_roger_allocates_far_less_than_one_n_by_q_array() -> None:
 
 
 def test_insteval_subset_matches_lmertest_and_pbkrtest() -> None:
-    """Every 15th row of InstEval (4,895) with the benchmark's three crossed terms and a
+    """Every 25th row of InstEval (2,937) with the benchmark's three crossed terms and a
     factor among the fixed effects, REML (tests/data/r/insteval_subset.R, at a tight
     optimum): lmerTest's Satterthwaite df and t, pbkrtest's Kenward–Roger df and t and its
     whole adjusted covariance ``vcovAdj``."""
@@ -201,4 +201,4 @@ def test_insteval_subset_matches_lmertest_and_pbkrtest() -> None:
     np.testing.assert_allclose(table["statistic"], kr["t"], rtol=5e-6)
     vcov = fit.vcov_kr().loc[ref["names"], ref["names"]].to_numpy()
     want = np.array(kr["vcov"])
-    np.testing.assert_allclose(vcov, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
+    np.testing.assert_allclose(vcov, want, rtol=1e-6, atol=1e-7 * np.abs(want).max())
