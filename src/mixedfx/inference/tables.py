@@ -8,10 +8,10 @@ from scipy import stats
 
 from mixedfx.inference.contrasts import term_contrasts
 from mixedfx.inference.ftest import DDF, check_ddf, contrast_test
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import MixedFit
 
 
-def coef_table(fit: LinearMixedModel, ddf: DDF) -> pd.DataFrame:
+def coef_table(fit: MixedFit, ddf: DDF) -> pd.DataFrame:
     """Estimates with standard errors, df, t statistics and two-sided p-values.
 
     With ``ddf=None`` the statistics are z tests (df infinite).  Kenward–Roger uses its
@@ -39,7 +39,7 @@ def coef_table(fit: LinearMixedModel, ddf: DDF) -> pd.DataFrame:
     )
 
 
-def anova_table(fit: LinearMixedModel, ddf: DDF, kind: int) -> pd.DataFrame:
+def anova_table(fit: MixedFit, ddf: DDF, kind: int) -> pd.DataFrame:
     """One F test per fixed-effects term (lmerTest's ``anova(m, type, ddf)``).
 
     Columns ``sum_sq`` and ``mean_sq`` (the F statistic scaled by σ², as lmerTest reports

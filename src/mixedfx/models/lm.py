@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,20 +23,12 @@ from mixedfx.data.offset import Offset, offset
 from mixedfx.errors import DataError, ExactFitWarning, FormulaError
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
+from mixedfx.report.protocol import FStatistic
 
 if TYPE_CHECKING:
     from mixedfx.report.lm_summary import LmSummary
 
 LOG_2PI = float(np.log(2 * np.pi))
-
-
-class FStatistic(NamedTuple):
-    """The overall F test of all coefficients but the intercept."""
-
-    value: float
-    num_df: int
-    den_df: int
-    p_value: float
 
 
 def lm(formula: str, data: pd.DataFrame, *, safe: bool = False) -> LinearModel:
@@ -144,6 +136,20 @@ class LinearModel:
         return self.y.shape[0]
 
     method = "OLS"
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows removed for missing values."""
+        return self.frame.n_dropped
+
+    @property
+    def dropped_columns(self) -> tuple[str, ...]:
+        """Columns of X removed for rank deficiency."""
+        return self.fixed.dropped
+
+    @property
+    def fixef_names(self) -> tuple[str, ...]:
+        return self.fixed.names
 
     @cached_property
     def response_digest(self) -> str:
