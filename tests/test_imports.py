@@ -9,6 +9,8 @@ x`` counts as an import of the module ``mixedfx.x`` when there is one; the root 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import mixedfx
@@ -114,3 +116,15 @@ def test_inference_and_reports_import_no_result_class() -> None:
         if module.startswith(("mixedfx.inference", "mixedfx.report", "mixedfx.pls")):
             reached = sorted(m for m in imports if m.startswith("mixedfx.models"))
             assert not reached, f"{module} imports {reached}"
+
+
+def test_import_defers_formulaic_and_scipy_stats_and_keeps_the_api() -> None:
+    """``import mixedfx`` loads neither formulaic nor scipy.stats (a command that fits nothing
+    starts fast), and every public name still resolves."""
+    code = (
+        "import sys, mixedfx; "
+        "print(sorted(m for m in ('formulaic', 'scipy.stats') if m in sys.modules)); "
+        "print(all(getattr(mixedfx, n) is not None for n in mixedfx.__all__))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]

@@ -6,8 +6,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mixedfx.distributions import norm_ppf
 from mixedfx.inference.protocol import MixedFit
 
 Method = Literal["wald", "profile", "bootstrap"]
@@ -15,7 +15,7 @@ Method = Literal["wald", "profile", "bootstrap"]
 
 def wald_intervals(fit: MixedFit, level: float) -> pd.DataFrame:
     """β̂ ± z σ_β̂ for the fixed effects (lme4's ``confint(method = "Wald")``)."""
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     beta = fit.fixef.to_numpy()
     se = np.sqrt(np.diag(fit.vcov.to_numpy()))
     return pd.DataFrame(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
+from mixedfx.distributions import chi2_sf, f_sf
 from mixedfx.inference.contrast_test import ContrastTest
 from mixedfx.inference.protocol import MixedFit
 from mixedfx.inference.satterthwaite import f_denominator_df, satterthwaite_df
@@ -41,11 +41,7 @@ def contrast_test(fit: MixedFit, L: np.ndarray, ddf: DDF) -> ContrastTest:
     q = int(keep.sum())
     f_value = float(np.sum((PtL @ beta) ** 2 / d) / q)
     den = _denominator(fit, PtL, ddf)
-    p_value = (
-        float(stats.f.sf(f_value, q, den))
-        if np.isfinite(den)
-        else float(stats.chi2.sf(f_value * q, q))
-    )
+    p_value = float(f_sf(f_value, q, den)) if np.isfinite(den) else float(chi2_sf(f_value * q, q))
     return ContrastTest(q, den, f_value, p_value)
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mixedfx.distributions import f_sf
 from mixedfx.inference.lrt import check_same_data
 from mixedfx.inference.protocol import OlsFit
 
@@ -29,7 +29,7 @@ def lm_anova_table(fits: Sequence[OlsFit], names: Sequence[str]) -> pd.DataFrame
     sum_sq = np.concatenate([[np.nan], -np.diff(rss)])
     f_value = np.abs(sum_sq / df) / scale
     resid_df = min(f.df_resid for f in fits)
-    p_value = stats.f.sf(f_value, np.abs(df), resid_df)
+    p_value = f_sf(f_value, np.abs(df), resid_df)
     return pd.DataFrame(
         {
             "df_resid": df_resid,

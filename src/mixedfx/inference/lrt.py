@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mixedfx.distributions import chi2_sf
 from mixedfx.errors import DataError, RefitWarning
 from mixedfx.inference.protocol import LikelihoodFit, MixedFit, is_mixed
 from mixedfx.pls.criterion import ML
@@ -54,7 +54,7 @@ def likelihood_ratio_table(fits: Sequence[LikelihoodFit], names: Sequence[str]) 
     df = np.concatenate([[np.nan], np.diff(table["npar"].to_numpy())]).astype(float)
     table["chisq"] = np.where(np.isnan(df), np.nan, np.maximum(chisq, 0.0))
     table["df"] = df
-    table["p_value"] = [stats.chi2.sf(c, d) if d > 0 else np.nan for c, d in zip(chisq, df)]
+    table["p_value"] = [chi2_sf(c, d) if d > 0 else np.nan for c, d in zip(chisq, df)]
     table.attrs["refitted"] = refitted
     table.attrs["note"] = _refit_note(refitted)
     return table

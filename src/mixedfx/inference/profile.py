@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mixedfx.distributions import norm_ppf
 from mixedfx.errors import ProfileWarning
 from mixedfx.inference.profile_parameters import (
     Parameter,
@@ -412,7 +412,7 @@ def profile_intervals(
     `progress` is called with a message before each parameter (by default, written to stderr
     when it is a terminal).
     """
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
     _, ends = profile_all(fit, z, progress or _stderr_progress)
     for name, (_, _, problems) in ends.items():
         if problems:
@@ -430,7 +430,7 @@ def _stderr_progress(message: str) -> None:
 def profiles(fit: MixedFit, level: float = 0.99, points: int = 9) -> dict[str, Profile]:
     """ζ of each parameter on `points` values across its `level` interval (lme4's profile);
     where an end is NaN, the grid stops at the farthest value profiled."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
     profiler, ends = profile_all(fit, z, _stderr_progress)
     out = {}
     for name, (lower, upper, _) in ends.items():

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.linalg import solve_triangular
 
 from mixedfx.data.fixed import FixedDesign, fingerprint, fixed_design, response_vector
 from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.data.offset import Offset, offset
+from mixedfx.distributions import f_sf, t_ppf, t_sf
 from mixedfx.errors import DataError, ExactFitWarning, FormulaError
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
@@ -200,7 +200,7 @@ class LinearModel:
                 "estimate": self._beta,
                 "std_error": se,
                 "statistic": t,
-                "p_value": 2 * stats.t.sf(np.abs(t), self.df_resid),
+                "p_value": 2 * t_sf(np.abs(t), self.df_resid),
             },
             index=list(self.fixed.names),
         )
@@ -233,7 +233,7 @@ class LinearModel:
             return None
         with np.errstate(divide="ignore", invalid="ignore"):  # an exact fit: inf or NaN, as R
             value = np.float64(self._model_ss / num_df) / np.float64(self.rss / self.df_resid)
-        p = float(stats.f.sf(value, num_df, self.df_resid))
+        p = float(f_sf(value, num_df, self.df_resid))
         return FStatistic(float(value), num_df, self.df_resid, p)
 
     @property
@@ -282,7 +282,7 @@ class LinearModel:
         se2 = np.sum((X0 @ self._Rinv) ** 2, axis=1) * self.sigma**2
         if interval == "prediction":
             se2 = se2 + self.sigma**2
-        half = stats.t.ppf(0.5 + level / 2, self.df_resid) * np.sqrt(se2)
+        half = t_ppf(0.5 + level / 2, self.df_resid) * np.sqrt(se2)
         return pd.DataFrame({"fit": fit, "lwr": fit - half, "upr": fit + half})
 
     def _new_rows(self, data: object) -> tuple[np.ndarray, np.ndarray]:
