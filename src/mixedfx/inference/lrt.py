@@ -54,7 +54,7 @@ def likelihood_ratio_table(fits: Sequence[LikelihoodFit], names: Sequence[str]) 
     df = np.concatenate([[np.nan], np.diff(table["npar"].to_numpy())]).astype(float)
     table["chisq"] = np.where(np.isnan(df), np.nan, np.maximum(chisq, 0.0))
     table["df"] = df
-    table["p_value"] = [chi2_sf(c, d) if d > 0 else np.nan for c, d in zip(chisq, df)]
+    table["p_value"] = [float(chi2_sf(c, d)) if d > 0 else np.nan for c, d in zip(chisq, df)]
     table.attrs["refitted"] = refitted
     table.attrs["note"] = _refit_note(refitted)
     return table
