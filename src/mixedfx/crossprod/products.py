@@ -50,8 +50,8 @@ class CrossProducts:
     structure
         Which rows and columns belong to which term (`TermStructure`).
     sums
-        Shape (p + 1,): the column sums of [X y], 1ᵀ[X y] (means and variances of linear
-        predictors without the rows).
+        Shape (p,): the column sums of X, 1ᵀX (the mean of a linear predictor without the
+        rows).
     """
 
     A11: np.ndarray
@@ -140,15 +140,14 @@ def cross_products(
     products: Products = _dense_products if dense else _sparse_products
     B: sp.csr_matrix | np.ndarray | None = None
     R = np.zeros((r, r))
-    sums = np.zeros(design.p + 1)
+    sums = np.zeros(design.p)
     for start in range(0, design.n, chunk_rows):
         rows = slice(start, min(start + chunk_rows, design.n))
         A11 += _diagonal_blocks(first, rows)
         B_rows, R_rows = products(design, rows)
         B = B_rows if B is None else B + B_rows
         R += R_rows
-        sums[:-1] += design.fixed.X[rows].sum(axis=0)
-        sums[-1] += design.y_minus_offset[rows].sum()
+        sums += design.fixed.X[rows].sum(axis=0)
     assert B is not None  # a design has rows
     structure = TermStructure(
         tuple(t.k for t in design.terms), tuple(t.nlevels for t in design.terms), design.p

@@ -29,7 +29,7 @@ class MixedR2(NamedTuple):
 def nakagawa_r2(fit: MixedFit) -> MixedR2:
     """Marginal and conditional R² of a linear mixed model."""
     A, beta, n = fit.A, fit.fixef.to_numpy(), fit.nobs
-    total_f = float(A.sums[:-1] @ beta)
+    total_f = float(A.sums @ beta)
     var_f = max(float(beta @ A.XtX @ beta) - total_f**2 / n, 0.0) / (n - 1)
     var_r = sum(float(np.sum(cov * A.term_gram(j))) / n for j, cov in enumerate(fit.covariances))
     total = var_f + var_r + fit.sigma**2

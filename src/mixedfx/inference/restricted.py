@@ -241,11 +241,10 @@ def offset_cross_products(A: CrossProducts, j: int, value: float) -> CrossProduc
     keep = [c for c in range(A.r) if c != xj]
     R = (T.T @ A.R @ T)[np.ix_(keep, keep)]
     B = sp.csr_matrix(T.T[keep]) @ A.B.matrix
-    sums = np.delete(A.sums @ T[q:, q:], j)
     return replace(
         A,
         B=off_diagonal(B, A.A11.shape[1]),
         R=R,
         structure=A.structure.without_fixed_column(),
-        sums=sums,
+        sums=np.delete(A.sums, j),
     )
