@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from mixedfx.optimize import _blas_limit
+from mixedfx.optimize.minimize import _blas_limit
 
 STEP = 1e-4  # central-difference step, relative to each θ entry's natural size
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import stats
 
+from mixedfx.distributions import f_sf
 from mixedfx.inference.contrast_test import ContrastTest
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import AdjustedCovariance, MixedFit
 from mixedfx.pls.criterion import REML
 from mixedfx.pls.marginal import MarginalProducts, term_blocks
 
@@ -66,7 +66,7 @@ class RandomParameter:
     unit: float
 
 
-def random_parameters(fit: LinearMixedModel) -> list[RandomParameter]:
+def random_parameters(fit: MixedFit) -> list[RandomParameter]:
     """Each term's variances and covariances (lower triangle, row by row), model order."""
     layout = fit.layout
     theta_units = np.split(fit.deviance_function().scale(fit.theta), layout.offsets[1:-1])
@@ -207,7 +207,7 @@ class KenwardRoger:
     PhiA: np.ndarray
 
 
-def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
+def compute_kenward_roger(fit: MixedFit) -> KenwardRoger:
     """Φ, P_i, W and Φ_A from the cross-products (see the module notes)."""
     if fit.criterion != REML():
         raise ValueError(
@@ -217,7 +217,7 @@ def compute_kenward_roger(fit: LinearMixedModel) -> KenwardRoger:
     params = random_parameters(fit)
     random = RandomQuantities(marginal, params)
     c = np.array([x.value for x in params])
-    Phi, sigma2 = fit.estimate.vcov, fit.sigma**2
+    Phi, sigma2 = fit.vcov.to_numpy(), fit.sigma**2
     C_inv = Phi / sigma2
     p = np.concatenate([random.p, (-marginal.xx - _contract(random.p, c))[None]])
     q = _with_residual(random.q, c, -random.p, -p[-1])
@@ -259,12 +259,12 @@ def _inverse(info: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(info, rcond=GINV_TOLERANCE, hermitian=True)
 
 
-def kenward_roger_vcov(fit: LinearMixedModel) -> np.ndarray:
+def kenward_roger_vcov(fit: MixedFit) -> np.ndarray:
     """The adjusted covariance matrix Φ_A of β̂ (p × p)."""
     return fit.kenward_roger.PhiA
 
 
-def kenward_roger_df(kr: KenwardRoger, L: np.ndarray) -> tuple[float, float]:
+def kenward_roger_df(kr: AdjustedCovariance, L: np.ndarray) -> tuple[float, float]:
     """Denominator df and F scaling λ for the hypothesis Lβ = 0 (pbkrtest's ``Lb_ddf``)."""
     Phi, q = kr.Phi, np.linalg.matrix_rank(L)
     Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
@@ -286,7 +286,7 @@ def kenward_roger_df(kr: KenwardRoger, L: np.ndarray) -> tuple[float, float]:
     return float(df), float(scale)
 
 
-def kenward_roger_test(fit: LinearMixedModel, L: np.ndarray) -> ContrastTest:
+def kenward_roger_test(fit: MixedFit, L: np.ndarray) -> ContrastTest:
     """The Kenward–Roger F test of Lβ = 0 (pbkrtest's ``KRmodcomp``)."""
     kr = fit.kenward_roger
     q = int(np.linalg.matrix_rank(L))
@@ -294,4 +294,4 @@ def kenward_roger_test(fit: LinearMixedModel, L: np.ndarray) -> ContrastTest:
     Lb = L @ fit.fixef.to_numpy()
     wald = float(Lb @ np.linalg.solve(L @ kr.PhiA @ L.T, Lb))
     f_value = scale * wald / q
-    return ContrastTest(q, df, f_value, float(stats.f.sf(f_value, q, df)))
+    return ContrastTest(q, df, f_value, float(f_sf(f_value, q, df)))

@@ -10,20 +10,17 @@ criterion at any θ and on any cross-products, refits without the rows, and the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, TypeGuard
+from typing import Protocol, TypeGuard
 
 import numpy as np
 import pandas as pd
 
 from mixedfx.crossprod.products import CrossProducts
 from mixedfx.optimize import OptSummary
+from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.deviance import ProfiledDeviance
-
-if TYPE_CHECKING:
-    from mixedfx.inference.kenward_roger import KenwardRoger
-    from mixedfx.inference.varpar import VarianceParameters
 
 
 class LikelihoodFit(Protocol):
@@ -120,17 +117,22 @@ class MixedFit(LikelihoodFit, Protocol):
         ...
 
     @property
+    def chol(self) -> BlockedCholesky:
+        """The blocked Cholesky factor at θ̂ (Satterthwaite's and Kenward–Roger's products)."""
+        ...
+
+    @property
     def estimate(self) -> Estimate:
         """The row-free estimate, which refits to other cross-products."""
         ...
 
     @property
-    def variance_parameters(self) -> VarianceParameters:
+    def variance_parameters(self) -> VarianceDerivatives:
         """Derivatives in (θ, σ) for Satterthwaite's df, computed once per fit."""
         ...
 
     @property
-    def kenward_roger(self) -> KenwardRoger:
+    def kenward_roger(self) -> AdjustedCovariance:
         """Kenward–Roger's adjusted covariance and its parts, computed once per fit."""
         ...
 
@@ -175,6 +177,41 @@ class MixedFit(LikelihoodFit, Protocol):
         """(L, names): the over-parameterized dummy coding is X L, L of shape (p, c), with
         its c column names; type III contrasts start from it."""
         ...
+
+
+class VarianceDerivatives(Protocol):
+    """What Satterthwaite's df read (`mixedfx.inference.varpar.VarianceParameters`)."""
+
+    @property
+    def vcov(self) -> np.ndarray:
+        """vcov(β̂), shape (p, p)."""
+        ...
+
+    @property
+    def vcov_gradient(self) -> np.ndarray:
+        """∂vcov(β̂)/∂(θ, σ), shape (nθ + 1, p, p)."""
+        ...
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Asymptotic covariance of (θ, σ), shape (nθ + 1, nθ + 1)."""
+        ...
+
+
+class AdjustedCovariance(Protocol):
+    """What Kenward–Roger's tests read (`mixedfx.inference.kenward_roger.KenwardRoger`)."""
+
+    @property
+    def Phi(self) -> np.ndarray: ...
+
+    @property
+    def P(self) -> np.ndarray: ...
+
+    @property
+    def W(self) -> np.ndarray: ...
+
+    @property
+    def PhiA(self) -> np.ndarray: ...
 
 
 class FixedTerm(Protocol):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixedfx.inference.varpar import VarianceParameters
+from mixedfx.inference.protocol import VarianceDerivatives
 
 
-def satterthwaite_df(vp: VarianceParameters, contrast: np.ndarray) -> float:
+def satterthwaite_df(vp: VarianceDerivatives, contrast: np.ndarray) -> float:
     """Degrees of freedom of the t statistic of l β̂ for the contrast l of shape (p,)."""
     variance = float(contrast @ vp.vcov @ contrast)
     g = np.einsum("a,iab,b->i", contrast, vp.vcov_gradient, contrast)

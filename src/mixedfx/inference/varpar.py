@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 
 from mixedfx.inference.derivatives import varpar_hessian
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import MixedFit
 from mixedfx.pls.deviance import ProfiledDeviance
 from mixedfx.pls.marginal import MarginalProducts, term_blocks
 
@@ -39,7 +39,7 @@ class VarianceParameters:
         The fitted model.
     """
 
-    fit: LinearMixedModel
+    fit: MixedFit
 
     @cached_property
     def objective(self) -> ProfiledDeviance:
@@ -63,7 +63,7 @@ class VarianceParameters:
     @property
     def vcov(self) -> np.ndarray:
         """vcov(β̂) = σ̂² C⁻¹ (the estimate's), shape (p, p)."""
-        return self.fit.estimate.vcov
+        return self.fit.vcov.to_numpy()
 
     @cached_property
     def hessian(self) -> np.ndarray:
