@@ -11,8 +11,6 @@ functions without a gradient (profiles).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,7 +20,8 @@ from typing import Literal, Protocol
 import nlopt
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
-from threadpoolctl import ThreadpoolController
+
+from mixedfx.pls.threads import blas_limit
 
 _RESULTS = {
     nlopt.SUCCESS: "success",
@@ -174,7 +173,7 @@ def minimize_theta(
     scale = np.ones_like(theta0) if lme4 else objective.scale(theta0)
     scaled = Rescaled(objective, scale)
     x0, x_lower = theta0 / scale, np.asarray(lower, dtype=float) / scale
-    with _blas_limit(objective.blas_threads):
+    with blas_limit(objective.blas_threads):
         if lme4:
             runs = [bobyqa(scaled, x0, x_lower, options)]
         else:
@@ -458,18 +457,6 @@ def bfgs(
         message,
         options,
     )
-
-
-@functools.cache
-def _threadpools() -> ThreadpoolController:
-    # created on first use, after numpy's and SciPy's BLAS libraries are loaded
-    return ThreadpoolController()
-
-
-def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager[object]:
-    if threads is None:
-        return contextlib.nullcontext()
-    return _threadpools().limit(limits=threads, user_api="blas")
 
 
 def lbfgsb(

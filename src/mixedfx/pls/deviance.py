@@ -19,6 +19,7 @@ from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.dense import DenseEvaluation
+from mixedfx.pls.threads import blas_limit
 
 # Below this many rows of M an evaluation runs its BLAS calls on one thread: between many
 # short calls, idle threads spinning cost more than splitting the work saves
@@ -91,7 +92,7 @@ class ProfiledDeviance:
 
     def __call__(self, theta: np.ndarray) -> float:
         self.evaluations += 1
-        chol = self.factor(theta)
+        chol = self._evaluation.factor(np.asarray(theta, dtype=float))
         if chol is None:
             return np.inf
         return self.criterion.at(chol)
@@ -124,8 +125,10 @@ class ProfiledDeviance:
         return value, gradient, self.criterion.sigma_gradient(pwrss, self.A.n, self.A.p, sigma)
 
     def factor(self, theta: np.ndarray) -> BlockedCholesky | None:
-        """The blocked Cholesky factor at θ, or None when M is not positive definite."""
-        return self._evaluation.factor(np.asarray(theta, dtype=float))
+        """The blocked Cholesky factor at θ, or None when M is not positive definite; under the
+        evaluations' thread limit (`blas_threads`), as it is called outside the optimizer."""
+        with blas_limit(self.blas_threads):
+            return self._evaluation.factor(np.asarray(theta, dtype=float))
 
 
 class Evaluation(Protocol):
