@@ -203,25 +203,70 @@ def _pair_sums(U: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 
 def _pattern(B: sp.csr_matrix, k: int) -> PatternBlock:
-    """Precompute P for `PatternBlock` from B whose columns come in level blocks of width k."""
+    """Precompute P for `PatternBlock` from B whose columns come in level blocks of width k.
+
+    Each level's entries pair up as (e1, e2) with row(e2) ≤ row(e1), the lower triangle of G;
+    P's rows are the distinct positions (row(e1), row(e2)) in increasing order.  Every step
+    is a counting sort or a table look-up: linear in the number of products.
+    """
+    r, n_levels = B.shape[0], B.shape[1] // k
+    starts, row, a, val = _level_entries(B, k)
+    e1, e2 = _lower_pairs(starts, row)
+    position, slot = _dense_ranks(row[e1].astype(np.int64) * r + row[e2], r * r)
+    level = np.repeat(np.arange(n_levels), np.diff(starts))
+    column = (level[e1] * k + a[e1]) * k + a[e2]
+    P = sp.csr_matrix((val[e1] * val[e2], (slot, column)), shape=(position.size, n_levels * k * k))
+    return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
+
+
+def _level_entries(
+    B: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """B's non-zeros ordered by (level, row, coefficient): the start of each level's entries
+    (shape (ℓ + 1,)), and each entry's row, coefficient a and value.
+
+    B transposed to levels × (row, a) is that order: its compressed columns are a counting
+    sort of B's entries by level.
+    """
     C = B.tocoo()
     level, a = np.divmod(C.col, k)
-    order = np.argsort(level, kind="stable")
-    row, level, a, val = C.row[order], level[order], a[order], C.data[order]
-    starts = np.searchsorted(level, np.arange(level.max() + 2 if level.size else 1))
-    sizes = np.diff(starts)[level]
-    e1 = np.repeat(np.arange(level.size), sizes)
-    e2 = starts[level][e1] + (np.arange(e1.size) - np.repeat(np.cumsum(sizes) - sizes, sizes))
-    lower = row[e1] >= row[e2]
-    e1, e2 = e1[lower], e2[lower]
-    r = B.shape[0]
-    position, slot = np.unique(row[e1] * r + row[e2], return_inverse=True)
-    column = (level[e1] * k + a[e1]) * k + a[e2]
-    n_levels = B.shape[1] // k
-    P = sp.csr_matrix(
-        (val[e1] * val[e2], (slot.ravel(), column)), shape=(position.size, n_levels * k * k)
+    by_level = sp.csc_matrix(
+        (C.data, (C.row.astype(np.int64) * k + a, level)),
+        shape=(B.shape[0] * k, B.shape[1] // k),
     )
-    return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
+    row, a = np.divmod(by_level.indices, k)
+    return by_level.indptr, row, a, by_level.data
+
+
+def _lower_pairs(starts: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of entries (e1, e2) of the same level with row(e2) ≤ row(e1).
+
+    Entries are ordered by (level, row), so e2 runs from the level's first entry to the last
+    one in e1's row: shape (Σ pairs,) each, e1 ascending.
+    """
+    E = row.size
+    level_start = np.repeat(starts[:-1], np.diff(starts))
+    new_row = np.ones(E, dtype=bool)
+    new_row[1:] = row[1:] != row[:-1]
+    new_row[starts[:-1][np.diff(starts) > 0]] = True  # a level's first entry starts a row
+    row_starts = np.flatnonzero(new_row)
+    row_end = np.append(row_starts[1:], E)[np.cumsum(new_row) - 1]
+    count = row_end - level_start
+    e1 = np.repeat(np.arange(E), count)
+    e2 = np.arange(e1.size) - np.repeat(np.cumsum(count) - count - level_start, count)
+    return e1, e2
+
+
+def _dense_ranks(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of `keys` (integers in [0, size)) in increasing order, and each
+    key's index among them: ``np.unique(keys, return_inverse=True)`` by a table of `size`
+    entries instead of a sort."""
+    seen = np.zeros(size, dtype=bool)
+    seen[keys] = True
+    distinct = np.flatnonzero(seen)
+    rank = np.empty(size, dtype=np.int64 if distinct.size > np.iinfo(np.int32).max else np.int32)
+    rank[distinct] = np.arange(distinct.size)
+    return distinct, rank[keys]
 
 
 def pattern_block(B: sp.csr_matrix, k: int) -> PatternBlock:
