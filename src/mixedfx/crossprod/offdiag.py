@@ -207,15 +207,16 @@ def _pattern(B: sp.csr_matrix, k: int) -> PatternBlock:
 
     Each level's entries pair up as (e1, e2) with row(e2) ≤ row(e1), the lower triangle of G;
     P's rows are the distinct positions (row(e1), row(e2)) in increasing order.  Every step
-    is a counting sort or a table look-up: linear in the number of products.
+    is a counting sort, a table look-up or a sequential pass: linear in the number of products.
     """
     r, n_levels = B.shape[0], B.shape[1] // k
     starts, row, a, val = _level_entries(B, k)
-    e1, e2 = _lower_pairs(starts, row)
-    position, slot = _dense_ranks(row[e1].astype(np.int64) * r + row[e2], r * r)
+    count, e2 = _lower_pairs(starts, row)
+    position, slot = _dense_ranks(np.repeat(row.astype(np.int64) * r, count) + row[e2], r * r)
     level = np.repeat(np.arange(n_levels), np.diff(starts))
-    column = (level[e1] * k + a[e1]) * k + a[e2]
-    P = sp.csr_matrix((val[e1] * val[e2], (slot, column)), shape=(position.size, n_levels * k * k))
+    column = np.repeat((level * k + a) * k, count) + a[e2]
+    products = np.repeat(val, count) * val[e2]
+    P = sp.csr_matrix((products, (slot, column)), shape=(position.size, n_levels * k * k))
     return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
 
 
@@ -239,10 +240,12 @@ def _level_entries(
 
 
 def _lower_pairs(starts: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair of entries (e1, e2) of the same level with row(e2) ≤ row(e1).
+    """Every pair of entries (e1, e2) of the same level with row(e2) ≤ row(e1): how many
+    pairs each entry e1 starts (shape (entries,)), and e2 of each pair (shape (Σ count,)),
+    the pairs in order of e1, so that ``np.repeat(x, count)`` is x[e1].
 
     Entries are ordered by (level, row), so e2 runs from the level's first entry to the last
-    one in e1's row: shape (Σ pairs,) each, e1 ascending.
+    one in e1's row.
     """
     E = row.size
     level_start = np.repeat(starts[:-1], np.diff(starts))
@@ -252,9 +255,8 @@ def _lower_pairs(starts: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.nd
     row_starts = np.flatnonzero(new_row)
     row_end = np.append(row_starts[1:], E)[np.cumsum(new_row) - 1]
     count = row_end - level_start
-    e1 = np.repeat(np.arange(E), count)
-    e2 = np.arange(e1.size) - np.repeat(np.cumsum(count) - count - level_start, count)
-    return e1, e2
+    e2 = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - level_start, count)
+    return count, e2
 
 
 def _dense_ranks(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
