@@ -130,7 +130,7 @@ def cross_products(
     structure = TermStructure(
         tuple(t.k for t in design.terms), tuple(t.nlevels for t in design.terms), design.p
     )
-    R = np.asarray(R.toarray()) if sp.issparse(R) else R  # summed sparse: mostly diagonal
+    R = R if isinstance(R, np.ndarray) else R.toarray()  # summed sparse: mostly diagonal
     return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, structure)
 
 

@@ -142,5 +142,3 @@ class Evaluation(Protocol):
     ) -> tuple[float, np.ndarray, float] | None:
         """The criterion (profiled over σ, or at `sigma`), its gradient and r²."""
         ...
-
-
