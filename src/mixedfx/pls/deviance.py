@@ -19,7 +19,7 @@ from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.dense import DenseEvaluation
-from mixedfx.pls.threads import blas_limit
+from mixedfx.pls.threads import blas_limit, idle_cores
 
 # Below this many rows of M an evaluation runs its BLAS calls on one thread: between many
 # short calls, idle threads spinning cost more than splitting the work saves
@@ -57,8 +57,8 @@ class ProfiledDeviance:
 
     @property
     def blas_threads(self) -> int | None:
-        """One thread below `BLAS_THREADS_FROM` rows of M; None (all) above."""
-        return 1 if self.A.r < BLAS_THREADS_FROM else None
+        """One thread below `BLAS_THREADS_FROM` rows of M; the idle cores above."""
+        return 1 if self.A.r < BLAS_THREADS_FROM else idle_cores()
 
     def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
         """θ entries at a bound where the objective is flat to first order (`ThetaLayout`)."""
