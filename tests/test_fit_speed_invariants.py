@@ -1,8 +1,11 @@
 """What the fast paths of a big fit must keep: the product pattern of the off-diagonal block
 entry for entry as the sort-based construction gives it, the cross-products whatever the
-chunking, and the factorization at the optimum under the evaluations' BLAS thread limit."""
+chunking, and the factorization at the optimum under the evaluations' BLAS thread limit, which
+leaves out the cores busy with other work."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
@@ -17,6 +20,7 @@ from mixedfx.data.frame import model_frame
 from mixedfx.formula import parse_formula
 from mixedfx.pls.criterion import ML
 from mixedfx.pls.deviance import ProfiledDeviance
+from mixedfx.pls.threads import idle_cores
 
 
 def sorted_pattern(B: sp.csr_matrix, k: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
@@ -109,3 +113,13 @@ def test_the_factor_outside_the_optimizer_keeps_the_thread_limit() -> None:
     evaluation.factor = recording  # type: ignore[method-assign]
     assert objective.factor(np.ones(4)) is not None
     assert seen == [1]
+
+
+def test_idle_cores_leave_out_the_busy_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert idle_cores() == cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 0.0, 0.0))
+    assert idle_cores() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 1.0, 0.0, 0.0))
+    assert idle_cores() == 1

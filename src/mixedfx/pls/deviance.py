@@ -92,7 +92,7 @@ class ProfiledDeviance:
 
     def __call__(self, theta: np.ndarray) -> float:
         self.evaluations += 1
-        chol = self._evaluation.factor(np.asarray(theta, dtype=float))
+        chol = self.factor(theta)
         if chol is None:
             return np.inf
         return self.criterion.at(chol)
@@ -125,10 +125,17 @@ class ProfiledDeviance:
         return value, gradient, self.criterion.sigma_gradient(pwrss, self.A.n, self.A.p, sigma)
 
     def factor(self, theta: np.ndarray) -> BlockedCholesky | None:
-        """The blocked Cholesky factor at θ, or None when M is not positive definite; under the
-        evaluations' thread limit (`blas_threads`), as it is called outside the optimizer."""
+        """The blocked Cholesky factor at θ, or None when M is not positive definite.
+
+        A blocked evaluation runs under `blas_threads` here too, as it is also called outside
+        the optimizer (at the optimum, by inference); a dense one is too small for BLAS to
+        split, and setting a limit would cost more than the evaluation.
+        """
+        theta = np.asarray(theta, dtype=float)
+        if isinstance(self._evaluation, DenseEvaluation):
+            return self._evaluation.factor(theta)
         with blas_limit(self.blas_threads):
-            return self._evaluation.factor(np.asarray(theta, dtype=float))
+            return self._evaluation.factor(theta)
 
 
 class Evaluation(Protocol):
