@@ -18,6 +18,7 @@ import pytest
 
 import mixedfx as mfx
 from mixedfx import cli
+from mixedfx.models import lmm
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
 
@@ -126,7 +127,7 @@ def test_an_unexpected_exception_is_one_line_asking_for_a_report(monkeypatch, ca
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("float division by zero\nsecond line")
 
-    monkeypatch.setattr(cli, "lmer", broken)
+    monkeypatch.setattr(lmm, "lmer", broken)
     path = write_files(tmp_path)["sleep"]
     assert cli.main(["fit", SLEEP, path]) == cli.BUG
     err = capsys.readouterr().err
@@ -139,7 +140,7 @@ def test_a_very_long_message_is_cut_to_one_bounded_line(monkeypatch, capsys, tmp
     def verbose(*args: object, **kwargs: object) -> None:
         raise mfx.DataError("x" * 10**6)
 
-    monkeypatch.setattr(cli, "lmer", verbose)
+    monkeypatch.setattr(lmm, "lmer", verbose)
     assert cli.main(["fit", SLEEP, write_files(tmp_path)["sleep"]]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and len(err) == len("mixedfx: error: ") + cli.LINE_LIMIT + 1
@@ -149,7 +150,7 @@ def test_ctrl_c_during_a_command_is_one_line_and_status_130(monkeypatch, capsys,
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "lmer", interrupted)
+    monkeypatch.setattr(lmm, "lmer", interrupted)
     assert cli.main(["fit", SLEEP, write_files(tmp_path)["sleep"]]) == 130
     assert capsys.readouterr().err == "mixedfx: interrupted\n"
 

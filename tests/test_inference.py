@@ -17,7 +17,6 @@ from scipy import stats
 
 import mixedfx as mfx
 from mixedfx.inference.profile import VarianceScale
-from test_properties import balanced_one_way
 
 from conftest import DATA, case, case_frame, lmer_cases
 
@@ -187,18 +186,26 @@ def test_bootstrap_is_reproducible_whatever_n_jobs() -> None:
 
 def test_bootstrap_replicates_are_exact_refits_of_draws_from_the_model() -> None:
     """Dyestuff is a balanced one-way layout (ℓ = 6 batches of m = 5), where the REML
-    estimates have a closed form and the intercept's is ȳ.  So (1) every replicate is the
-    closed-form fit to simulate()'s draw with the same seed (σ̂ to 1e-5 relative, the
-    optimizer's precision; σ̂_b to 1e-4 σ̂, as its precision is absolute near 0), and (2) the
-    intercepts are draws of ȳ* ~ N(β̂, V), V = (σ̂_b² + σ̂²/m)/ℓ, exactly (checked by
-    Kolmogorov–Smirnov and by mean and variance within 3.5 standard errors).  A percentile
-    interval then has the coverage of ȳ ± z √V̂, which (1) and (2) fix; a Monte Carlo
-    coverage count would need thousands of data sets to be as sharp."""
+    estimates have a closed form in the batch sums Z'y* and y*'y*, and the intercept's is ȳ.
+    So (1) every replicate is the closed-form fit to its simulated cross-products, drawn
+    from the same streams (σ̂ to 1e-5 relative, the optimizer's precision; σ̂_b to 1e-4 σ̂,
+    as its precision is absolute near 0), and (2) the intercepts are draws of
+    ȳ* ~ N(β̂, V), V = (σ̂_b² + σ̂²/m)/ℓ, exactly (checked by Kolmogorov–Smirnov and by mean
+    and variance within 3.5 standard errors).  A percentile interval then has the coverage
+    of ȳ ± z √V̂, which (1) and (2) fix; a Monte Carlo coverage count would need thousands
+    of data sets to be as sharp."""
+    from mixedfx.inference.bootstrap import simulator
+
     data = mfx.datasets.load("Dyestuff")
     fit = mfx.lmer("Yield ~ 1 + (1 | Batch)", data)
     nsim = 200
     estimates = mfx.bootstrap(fit, nsim, seed=11).estimates.to_numpy()
-    expected = balanced_one_way(fit.simulate(nsim, seed=11), data["Batch"].to_numpy(), reml=True)
+    draws = simulator(fit)
+    sums = []
+    for stream in np.random.SeedSequence(11).spawn(nsim):
+        A = draws.draw(np.random.default_rng(stream))
+        sums.append((np.asarray(A.B.matrix)[-1], A.R[-1, -1]))
+    expected = np.array([balanced_one_way_from_sums(s, yty, m=5) for s, yty in sums])
     np.testing.assert_allclose(estimates[:, 0], expected[:, 0], rtol=1e-12)
     np.testing.assert_allclose(estimates[:, 1], expected[:, 1], rtol=0, atol=1e-4 * fit.sigma)
     np.testing.assert_allclose(estimates[:, 2], expected[:, 2], rtol=1e-5)
@@ -209,6 +216,21 @@ def test_bootstrap_replicates_are_exact_refits_of_draws_from_the_model() -> None
     assert stats.kstest(z, "norm").pvalue > 1e-3
     assert abs(z.mean()) < 3.5 / np.sqrt(nsim)
     assert abs(z.var(ddof=1) - 1) < 3.5 * np.sqrt(2 / (nsim - 1))
+
+
+def balanced_one_way_from_sums(group_sums: np.ndarray, yty: float, m: int) -> np.ndarray:
+    """`test_properties.balanced_one_way`'s REML estimates (β, σ_b, σ) from the group
+    sums and yᵀy."""
+    ell = group_sums.size
+    n = ell * m
+    grand = group_sums.sum() / n
+    ssb = float(group_sums @ group_sums) / m - n * grand**2
+    sst = yty - n * grand**2
+    msw = (sst - ssb) / (n - ell)
+    between = ssb / (ell - 1)
+    if between > msw:
+        return np.array([grand, np.sqrt((between - msw) / m), np.sqrt(msw)])
+    return np.array([grand, 0.0, np.sqrt(sst / (n - 1))])
 
 
 def test_simulate_matches_the_model_moments() -> None:
@@ -323,25 +345,23 @@ def test_refits_match_fresh_fits_with_fewer_evaluations(data: str, formula: str)
     """A bootstrap refit (structure reused, BFGS from θ̂ and the Hessian there) gives the
     fresh fit's estimates, and needs fewer objective evaluations; from a boundary θ̂ it starts
     where a fresh fit does, and needs no more (a singular fresh fit tries a second start)."""
-    from mixedfx.inference.bootstrap import Refitter, draw_response
+    from mixedfx.pls.covariance import sdcor_vector
 
     frame = mfx.datasets.load(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mfx.SingularFitWarning)
         fit = mfx.lmer(formula, frame)
-        refitter = Refitter.of(fit)
-        rng = np.random.default_rng(2)
         refit_evals, fresh_evals = [], []
-        for _ in range(10):
-            y = draw_response(fit, rng)
+        for y in fit.simulate(10, seed=2).T:
             response = formula.split("~")[0].strip()
             fresh = mfx.lmer(formula, frame.assign(**{response: y}))
-            estimates = refitter.refit(y)
+            refit = fit.estimate.refit(fresh.A)
+            estimates = np.concatenate([refit.beta, sdcor_vector(refit.covariances, refit.sigma)])
             expected = np.concatenate(
                 [fresh.fixef.to_numpy(), np.nan_to_num(VarianceScale.of(fresh).estimate())]
             )
             np.testing.assert_allclose(np.nan_to_num(estimates), expected, rtol=2e-4, atol=1e-4)
-            refit_evals.append(refitter._refit(y).optinfo.evaluations)
+            refit_evals.append(refit.optinfo.evaluations)
             fresh_evals.append(fresh.optinfo.evaluations)
     if fit.is_singular:
         assert np.all(np.array(refit_evals) <= np.array(fresh_evals))

@@ -145,10 +145,7 @@ def test_dense_and_blocked_evaluations_give_the_same_factor(which: str, rng) -> 
     """The dense evaluation of small models returns the blocked factor the rest reads."""
     _, ml, _ = pipeline(DESIGNS[which], random_data(rng))
     theta = rng.uniform(0.2, 1.5, ml.layout.size)
-    dense, blocked = (
-        ProfiledDeviance(ml.A, ML(), dense=d).factor(theta)
-        for d in (True, False)
-    )
+    dense, blocked = (ProfiledDeviance(ml.A, ML(), dense=d).factor(theta) for d in (True, False))
     assert dense is not None and blocked is not None
     np.testing.assert_allclose(dense.L11, blocked.L11, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.tril(dense.Lrest), np.tril(blocked.Lrest), rtol=1e-10, atol=1e-12)

@@ -285,7 +285,7 @@ def correlated_slope_designs(draw: st.DrawFn) -> pd.DataFrame:
 
 
 @settings(
-    max_examples=30,
+    max_examples=12,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],

@@ -28,7 +28,6 @@ import pandas as pd
 from mixedfx import __version__, datasets
 from mixedfx.errors import MixedFxError
 from mixedfx.messages import shorten
-from mixedfx.models.lmm import lmer
 
 USAGE_ERROR = 2
 BUG = 1
@@ -127,6 +126,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
+    from mixedfx.models.lmm import lmer
+
     fit = lmer(args.formula, read_table(args.data), reml=not args.ml, safe=True)
     if args.format == "json":
         print(json.dumps(fit.to_dict(), indent=2))

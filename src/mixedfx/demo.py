@@ -94,5 +94,12 @@ def run_demo(out: Path) -> tuple[DemoResults, Path]:
     for stem, figure in drawn.items():
         figure.savefig(out / f"{stem}.png", dpi=110)  # type: ignore[attr-defined]
     report = out / "report.html"
-    report.write_text(demo_report(results, drawn), encoding="utf-8")
+    r = results
+    summaries: dict[str, object] = {
+        "pooled": r.pooled.summary(),
+        "with_state": r.with_state.summary(),
+        "slopes": r.slopes.summary(),
+    }
+    tables = {"per_state": r.per_state.coef_table(), "rmse": r.rmse, "lrt": r.lrt}
+    report.write_text(demo_report(summaries, tables, drawn), encoding="utf-8")
     return results, report

@@ -119,6 +119,8 @@ class RefitWarning(MixedFxWarning):
 
 class ComparabilityWarning(MixedFxWarning):
     """A table sets side by side quantities that are not comparable (REML beside ML or OLS)."""
+
+
 class ProfileWarning(MixedFxWarning):
     """A likelihood profile is unreliable for a parameter: ζ is not monotone, an interval end
     was not found (it is NaN), or an optimization over the other parameters did not converge

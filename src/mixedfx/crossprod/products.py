@@ -49,6 +49,9 @@ class CrossProducts:
         Rows summed.
     structure
         Which rows and columns belong to which term (`TermStructure`).
+    sums
+        Shape (p,): the column sums of X, 1ᵀX (the mean of a linear predictor without the
+        rows).
     """
 
     A11: np.ndarray
@@ -56,6 +59,7 @@ class CrossProducts:
     R: np.ndarray
     n: int
     structure: TermStructure
+    sums: np.ndarray
 
     @property
     def p(self) -> int:
@@ -79,6 +83,21 @@ class CrossProducts:
         """Columns of [Z X y], ℓ₁k₁ + r: the order of A."""
         return self.structure.size
 
+    @property
+    def XtX(self) -> np.ndarray:
+        """XᵀX, shape (p, p)."""
+        fixed = self.structure.fixed
+        return self.R[fixed, fixed]
+
+    def term_gram(self, j: int) -> np.ndarray:
+        """Σ over rows of z zᵀ for term j's k_j coefficients (its ZᵀZ summed over the
+        levels), shape (k_j, k_j)."""
+        if j == 0:
+            return self.A11.sum(axis=0)
+        k, ell = self.structure.ks[j], self.structure.nlevels[j]
+        rows = self.structure.rest_slices[j - 1]
+        return np.einsum("gagb->ab", self.R[rows, rows].reshape(ell, k, ell, k))
+
     def __add__(self, other: CrossProducts) -> CrossProducts:
         """A of the union of two sets of rows (chunks, partitions) with the same encodings."""
         if other.structure != self.structure:
@@ -90,6 +109,7 @@ class CrossProducts:
             self.R + other.R,
             self.n + other.n,
             self.structure,
+            self.sums + other.sums,
         )
 
 
@@ -120,18 +140,20 @@ def cross_products(
     products: Products = _dense_products if dense else _sparse_products
     B: sp.csr_matrix | np.ndarray | None = None
     R: sp.csr_matrix | np.ndarray | None = None
+    sums = np.zeros(design.p)
     for start in range(0, design.n, chunk_rows):
         rows = slice(start, min(start + chunk_rows, design.n))
         A11 += _diagonal_blocks(first, rows)
         B_rows, R_rows = products(design, rows)
         B = B_rows if B is None else B + B_rows
         R = R_rows if R is None else R + R_rows
+        sums += design.fixed.X[rows].sum(axis=0)
     assert B is not None and R is not None  # a design has rows
     structure = TermStructure(
         tuple(t.k for t in design.terms), tuple(t.nlevels for t in design.terms), design.p
     )
     R = R if isinstance(R, np.ndarray) else R.toarray()  # summed sparse: mostly diagonal
-    return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, structure)
+    return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, structure, sums)
 
 
 def term_matrix(term: RandomTerm, rows: slice = slice(None)) -> sp.csr_matrix:

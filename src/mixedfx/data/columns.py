@@ -2,10 +2,10 @@
 
 Most formulas' parts are an intercept plus numeric columns as they stand (``Days``,
 ``1 + x1 + x2``, ``0 + x``).  Their model matrix is those columns side by side, and building
-it directly takes microseconds where formulaic's general machinery (parsing the data's
-types, materializing terms, naming columns) takes about a millisecond per call, most of a
-small model's fit.  formulaic builds every other part (factors, interactions, functions),
-and the encoding of new data (`ModelSpec`) is always formulaic's, made on first use.
+it directly is cheap next to formulaic's general machinery (parsing the data's types,
+materializing terms, naming columns), which would be most of a small model's fit.
+formulaic builds every other part (factors, interactions, functions), and the encoding of
+new data (`ModelSpec`) is always formulaic's, made on first use.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 
@@ -42,12 +42,15 @@ class Design:
         The random-effects terms in lme4's order (`lme4_term_order`): the first has the most
         levels, so that the first diagonal block of the factor is the biggest and block
         diagonal.
+    response_digest
+        `fingerprint` of y, taken with the rows so that comparisons never need them again.
     """
 
     y: np.ndarray
     fixed: FixedDesign
     offset: Offset
     terms: tuple[RandomTerm, ...]
+    response_digest: str = field(init=False, repr=False)
 
     @cached_property
     def y_minus_offset(self) -> np.ndarray:
@@ -67,10 +70,8 @@ class Design:
     def p(self) -> int:
         return self.fixed.X.shape[1]
 
-    @cached_property
-    def response_digest(self) -> str:
-        """`fingerprint` of y."""
-        return fingerprint(self.y)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "response_digest", fingerprint(self.y))
 
     def linear_predictor(self, beta: np.ndarray, b: list[np.ndarray] | None) -> np.ndarray:
         """Xβ + Zb + offset over the rows, shape (n,); without Zb when `b` is None.

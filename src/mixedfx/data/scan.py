@@ -1,8 +1,8 @@
 """What the used columns of a data frame hold, read in one pass: stage 2's checks and types.
 
-pandas' column lookups cost microseconds each, as much as the rest of a small model's frame
-stage, so each used column is read once (`scan_columns`), and the checks and the R readings
-of types work on what that pass recorded:
+pandas' column lookups cost as much as the rest of a small model's frame stage, so each
+used column is read once (`scan_columns`), and the checks and the R readings of types work
+on what that pass recorded:
 
 * a column must hold one scalar per row (not lists);
 * a predictor or response must not hold dates, times or complex numbers, nor ±inf (lme4:

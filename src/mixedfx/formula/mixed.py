@@ -149,8 +149,8 @@ def parse_formula(formula: str, columns: Iterable[object] | None = None) -> Mixe
     return mixed
 
 
-# The longest formula read: formulaic's parse takes time quadratic in the length (about a
-# quarter of a second at this length, tens of seconds at a megabyte).
+# The longest formula read: formulaic's parse takes time quadratic in the length, so a
+# longer one is refused before it is parsed.
 MAX_LENGTH = 100_000
 
 

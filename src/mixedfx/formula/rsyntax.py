@@ -39,8 +39,8 @@ _WORD = re.compile(r"\.?[^\W\d][\w.]*|\.?\d[\w.]*")
 @functools.lru_cache(maxsize=512)
 def parsed(text: str) -> Formula:
     """formulaic's parse of `text`, made once per text: a fit reads the same few formula
-    strings several times (checks, variables, columns), and each parse costs about 0.1 ms,
-    a tenth of a small model's whole fit.  Formulas are immutable, so sharing them is safe."""
+    strings several times (checks, variables, columns), and a parse costs as much as a
+    small model's evaluations together.  Formulas are immutable, so sharing them is safe."""
     return Formula(text)
 
 

@@ -6,12 +6,11 @@ import pandas as pd
 
 from mixedfx.inference.ftest_lm import lm_anova_table
 from mixedfx.inference.lrt import likelihood_ratio_table
-from mixedfx.models.lm import LinearModel
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import LikelihoodFit, is_mixed, is_ols
 
 
 def anova(
-    *fits: LinearMixedModel | LinearModel,
+    *fits: LikelihoodFit,
     names: list[str] | None = None,
     method: str = "lrt",
     nsim: int = 1000,
@@ -47,7 +46,7 @@ def anova(
     labels = names or [f"model{i + 1}" for i in range(len(fits))]
     if len(labels) != len(fits):
         raise ValueError(f"{len(labels)} names for {len(fits)} models")
-    mixed = [f for f in fits if isinstance(f, LinearMixedModel)]
+    mixed = [f for f in fits if is_mixed(f)]
     if method == "bootstrap":
         if len(mixed) != 2 or len(fits) != 2:
             raise TypeError("the bootstrap comparison takes exactly two mixed models")
@@ -56,7 +55,7 @@ def anova(
         return bootstrap_lrt(mixed[0], mixed[1], nsim, seed)
     if method != "lrt":
         raise ValueError(f"method must be 'lrt' or 'bootstrap', got {method!r}")
-    linear = [f for f in fits if isinstance(f, LinearModel)]
+    linear = [f for f in fits if is_ols(f)]
     if len(linear) == len(fits):
         return lm_anova_table(linear, labels)
     if len(mixed) + len(linear) == len(fits):

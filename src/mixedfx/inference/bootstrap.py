@@ -1,12 +1,10 @@
-"""Simulation from a fitted model and the parametric bootstrap (lme4's ``simulate`` and
-``bootMer``; pbkrtest's ``PBmodcomp``).
+"""The parametric bootstrap (lme4's ``bootMer``): simulate from the fit, refit, collect.
 
-A refit on a simulated response reuses the model's structure: Z and X do not change, so of
-the cross-products only those with y are recomputed (Zᵀy*, Xᵀy*, y*ᵀy*: one pass over the
-rows), and the optimizer starts from θ̂.  Replicate i draws from its own random stream,
-spawned from the seed, so the result does not depend on how replicates are shared among
-processes.  An interrupt (Ctrl-C) stops the run at once and returns the replicates completed,
-with a warning saying how many.
+A replicate draws the response's cross-products from the fitted model (`ResponseSimulator`,
+no rows) and refits from θ̂ on them.  Replicate i draws from its own random stream, spawned
+from the seed, so the result does not depend on how replicates are shared among processes.
+An interrupt (Ctrl-C) stops the run at once and returns the replicates completed, with a
+warning saying how many.
 """
 
 from __future__ import annotations
@@ -17,79 +15,42 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from mixedfx.crossprod.products import CrossProducts, term_matrix
 from mixedfx.errors import InterruptedBootstrapWarning
 from mixedfx.inference.profile import VarianceScale
-from mixedfx.models.estimate import MixedEstimate
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import MixedFit
+from mixedfx.inference.simulation import ResponseSimulator
 from mixedfx.pls.covariance import sdcor_vector
-from mixedfx.pls.criterion import ML, Criterion
 
 Progress = Callable[[int, int], None]
 
 
-def simulate(fit: LinearMixedModel, nsim: int = 1, seed: int | None = None) -> np.ndarray:
-    """Responses drawn from the fitted model, new random effects each time.
-
-    Returns
-    -------
-    ndarray
-        Shape (n, nsim): y* = offset + Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε* ~ N(0, σ̂² I).
-    """
-    streams = np.random.SeedSequence(seed).spawn(nsim)
-    draws = [draw_response(fit, np.random.default_rng(s)) for s in streams]
-    return np.column_stack(draws) + fit.design.offset.values[:, None]
-
-
-def draw_response(fit: LinearMixedModel, rng: np.random.Generator) -> np.ndarray:
-    """One simulated response less the offset (what the cross-products hold as y), shape (n,)."""
-    y = fit.design.fixed.X @ fit.fixef.to_numpy()
-    for term, T in zip(fit.design.terms, fit.layout.templates(fit.theta)):
-        b = fit.sigma * rng.standard_normal((term.nlevels, term.k)) @ T.T
-        y = y + np.einsum("ik,ik->i", term.z, b[term.factor.refs])
-    return y + fit.sigma * rng.standard_normal(fit.nobs)
+def simulator(fit: MixedFit) -> ResponseSimulator:
+    """Draws of the response's cross-products from the fitted model."""
+    return ResponseSimulator.of(
+        fit.A, fit.fixef.to_numpy(), fit.sigma, fit.layout.templates(fit.theta)
+    )
 
 
 @dataclass(frozen=True)
-class Refitter:
-    """Refits a model to new responses from its cross-products (the rows' Z and X fixed)."""
+class Replicator:
+    """Refits a model to responses simulated from it, in its cross-products."""
 
-    fit: LinearMixedModel
-    Z1: sp.csr_matrix
-    W: sp.csr_matrix
+    fit: MixedFit
+    simulator: ResponseSimulator
 
     @classmethod
-    def of(cls, fit: LinearMixedModel) -> Refitter:
-        first, rest = fit.design.terms[0], fit.design.terms[1:]
-        columns = [*(term_matrix(t) for t in rest), sp.csr_matrix(fit.design.fixed.X)]
-        return cls(fit, term_matrix(first).tocsr(), sp.hstack(columns, format="csr"))
+    def of(cls, fit: MixedFit) -> Replicator:
+        return cls(fit, simulator(fit))
 
-    def cross_products(self, y: np.ndarray) -> CrossProducts:
-        """A with the y row and column replaced by those of `y` (nothing else changes)."""
-        A = self.fit.A
-        R = A.R.copy()
-        Wy = self.W.T @ y
-        R[:-1, -1] = R[-1, :-1] = Wy
-        R[-1, -1] = y @ y
-        return replace(A, B=A.B.with_last_row(np.asarray(self.Z1.T @ y)), R=R)
-
-    def _refit(self, y: np.ndarray, criterion: Criterion | None = None) -> MixedEstimate:
-        """The model refitted to the response `y`, from θ̂ and the Hessian there."""
-        return self.fit.estimate.refit(self.cross_products(y), criterion)
-
-    def ml_deviance(self, y: np.ndarray) -> float:
-        """The minimized ML deviance of the model refitted by ML to `y`."""
-        return self._refit(y, ML()).objective
-
-    def refit(self, y: np.ndarray) -> np.ndarray:
-        """Parameters of the refit: fixed effects, then the variance scale (sd, cor, σ)."""
-        estimate = self._refit(y)
+    def replicate(self, rng: np.random.Generator) -> np.ndarray:
+        """Parameters refitted (from θ̂) to one simulated response: fixed effects, then the
+        variance scale (sd, cor, σ)."""
+        estimate = self.fit.estimate.refit(self.simulator.draw(rng))
         psi = sdcor_vector(estimate.covariances, estimate.sigma)
         return np.concatenate([estimate.beta, psi])
 
@@ -124,28 +85,28 @@ class BootstrapResult:
         return q
 
 
-_WORKER: Refitter | None = None
+_WORKER: Replicator | None = None
 
 
-def _init_worker(refitter: Refitter) -> None:
+def _init_worker(replicator: Replicator) -> None:
     global _WORKER
-    _WORKER = refitter
+    _WORKER = replicator
 
 
-def _init_worker_process(refitter: Refitter) -> None:
+def _init_worker_process(replicator: Replicator) -> None:
     """`_init_worker` in a pool's process, which leaves Ctrl-C to the parent (that stops
     the pool)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _init_worker(refitter)
+    _init_worker(replicator)
 
 
 def _replicate(seed: np.random.SeedSequence) -> np.ndarray:
     assert _WORKER is not None
-    return _WORKER.refit(draw_response(_WORKER.fit, np.random.default_rng(seed)))
+    return _WORKER.replicate(np.random.default_rng(seed))
 
 
 def bootstrap(
-    fit: LinearMixedModel,
+    fit: MixedFit,
     nsim: int = 1000,
     *,
     seed: int | None = None,
@@ -178,13 +139,13 @@ def bootstrap(
         When interrupted, saying how many replicates were completed (an interrupt before
         the first is raised again).
     """
-    refitter = Refitter.of(fit)
+    replicator = Replicator.of(fit)
     names = [*fit.fixef_names, *VarianceScale.of(fit).names]
     streams = np.random.SeedSequence(seed).spawn(nsim)
     report = progress or _stderr_progress
     rows: list[np.ndarray] = []
     try:
-        with contextlib.closing(_replicates(refitter, streams, n_jobs)) as replicates:
+        with contextlib.closing(_replicates(replicator, streams, n_jobs)) as replicates:
             for row in replicates:
                 rows.append(row)
                 report(len(rows), nsim)
@@ -202,7 +163,7 @@ def bootstrap(
 
 
 def _replicates(
-    refitter: Refitter, streams: list[np.random.SeedSequence], n_jobs: int
+    replicator: Replicator, streams: list[np.random.SeedSequence], n_jobs: int
 ) -> Generator[np.ndarray, None, None]:
     """The replicates' parameter vectors in order, computed here or by `n_jobs` processes.
 
@@ -211,15 +172,15 @@ def _replicates(
     the iterator) terminates the workers at once instead of waiting for their running tasks.
     """
     if n_jobs == 1:
-        _init_worker(refitter)
+        _init_worker(replicator)
         yield from map(_replicate, streams)
         return
-    with multiprocessing.Pool(n_jobs, _init_worker_process, (refitter,)) as pool:
+    with multiprocessing.Pool(n_jobs, _init_worker_process, (replicator,)) as pool:
         yield from pool.imap(_replicate, streams, chunksize=16)
 
 
 def bootstrap_intervals(
-    fit: LinearMixedModel, level: float, nsim: int, seed: int | None, n_jobs: int
+    fit: MixedFit, level: float, nsim: int, seed: int | None, n_jobs: int
 ) -> pd.DataFrame:
     """Percentile bootstrap intervals, rows as `confint`'s (variance scale, then β)."""
     table = bootstrap(fit, nsim, seed=seed, n_jobs=n_jobs).intervals(level)

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from mixedfx.errors import ComparabilityWarning
-from mixedfx.inference.lrt import Fit, check_same_data, is_reml
+from mixedfx.inference.lrt import check_same_data, is_reml
+from mixedfx.inference.protocol import LikelihoodFit, is_mixed, is_ols
 from mixedfx.inference.r2 import nakagawa_r2
-from mixedfx.models.lmm import LinearMixedModel
 
 
-def compare(*fits: Fit, names: list[str] | None = None) -> pd.DataFrame:
+def compare(*fits: LikelihoodFit, names: list[str] | None = None) -> pd.DataFrame:
     """RMSE, information criteria and R² of several fits to the same data, one row each.
 
     Parameters
@@ -56,10 +56,10 @@ def compare(*fits: Fit, names: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame([_row(f) for f in fits], index=labels)
 
 
-def _warn_if_not_comparable(fits: Sequence[Fit], labels: Sequence[str]) -> None:
+def _warn_if_not_comparable(fits: Sequence[LikelihoodFit], labels: Sequence[str]) -> None:
     reml = [label for fit, label in zip(fits, labels) if is_reml(fit)]
     others = [label for fit, label in zip(fits, labels) if not is_reml(fit)]
-    fixed = {fit.fixef_names for fit in fits if isinstance(fit, LinearMixedModel) and fit.reml}
+    fixed = {fit.fixef_names for fit in fits if is_reml(fit)}
     if reml and (others or len(fixed) > 1):
         beside = (
             f"the ML or OLS log-likelihoods of {', '.join(others)}"
@@ -75,15 +75,14 @@ def _warn_if_not_comparable(fits: Sequence[Fit], labels: Sequence[str]) -> None:
         )
 
 
-def _row(fit: Fit) -> dict[str, object]:
+def _row(fit: LikelihoodFit) -> dict[str, object]:
     r2_ols = marginal = conditional = np.nan
-    if isinstance(fit, LinearMixedModel):
+    if is_mixed(fit):
         marginal, conditional = nakagawa_r2(fit)
-        method = "REML" if fit.reml else "ML"
-    else:
-        r2_ols, method = fit.r_squared, "OLS"
+    elif is_ols(fit):
+        r2_ols = fit.r_squared
     return {
-        "method": method,
+        "method": fit.method,
         "nobs": fit.nobs,
         "rmse": float(np.sqrt(np.mean(fit.residuals**2))),
         "aic": fit.aic,

@@ -6,16 +6,16 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.distributions import norm_ppf
+from mixedfx.inference.protocol import MixedFit
 
 Method = Literal["wald", "profile", "bootstrap"]
 
 
-def wald_intervals(fit: LinearMixedModel, level: float) -> pd.DataFrame:
+def wald_intervals(fit: MixedFit, level: float) -> pd.DataFrame:
     """β̂ ± z σ_β̂ for the fixed effects (lme4's ``confint(method = "Wald")``)."""
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     beta = fit.fixef.to_numpy()
     se = np.sqrt(np.diag(fit.vcov.to_numpy()))
     return pd.DataFrame(
@@ -24,7 +24,7 @@ def wald_intervals(fit: LinearMixedModel, level: float) -> pd.DataFrame:
 
 
 def confidence_intervals(
-    fit: LinearMixedModel,
+    fit: MixedFit,
     method: Method,
     level: float,
     *,

@@ -15,49 +15,13 @@ Each function returns, per model term, a matrix L (rows × p) whose rows span th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
-from formulaic import model_matrix
 
-from mixedfx.data.names import r_name
-from mixedfx.formula.rsyntax import R_FUNCTIONS
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.errors import FormulaError
+from mixedfx.inference.protocol import FixedTerm, MixedFit
 
 
-@dataclass(frozen=True)
-class Term:
-    """A fixed-effects term: its name, its factors and continuous variables, its columns in X."""
-
-    name: str
-    factors: frozenset[str]
-    continuous: frozenset[str]
-    columns: tuple[int, ...]
-
-
-def model_terms(fit: LinearMixedModel) -> list[Term]:
-    """The terms of the fixed part other than the intercept, with their kept columns of X."""
-    keep = {j: i for i, j in enumerate(fit.design.fixed.keep)}
-    data = fit.frame.data
-    terms = []
-    for term, indices in fit.design.fixed.spec.term_indices.items():
-        name = str(term)
-        columns = tuple(keep[j] for j in indices if j in keep)
-        if name != "1" and columns:
-            parts = [str(f) for f in term.factors]
-            factors = frozenset(v for v in parts if _is_factor(v, data))
-            terms.append(Term(r_name(name), factors, frozenset(parts) - factors, columns))
-    return terms
-
-
-def _is_factor(expression: str, data: pd.DataFrame) -> bool:
-    if expression.startswith(("C(", "factor(")):
-        return True
-    return expression in data.columns and not pd.api.types.is_numeric_dtype(data[expression])
-
-
-def contains(outer: Term, inner: Term) -> bool:
+def contains(outer: FixedTerm, inner: FixedTerm) -> bool:
     """SAS's containment (lmerTest's ``term_contain``): `outer` has the same continuous
     variables as `inner`, more factors, and all of `inner`'s factors."""
     return (
@@ -67,19 +31,18 @@ def contains(outer: Term, inner: Term) -> bool:
     )
 
 
-def type1(fit: LinearMixedModel) -> dict[str, np.ndarray]:
-    X = fit.design.fixed.X
-    R = np.linalg.cholesky(X.T @ X).T
-    return {t.name: R[list(t.columns)] for t in model_terms(fit)}
+def type1(fit: MixedFit) -> dict[str, np.ndarray]:
+    R = np.linalg.cholesky(fit.A.XtX).T
+    return {t.name: R[list(t.columns)] for t in fit.fixed_terms()}
 
 
-def type2(fit: LinearMixedModel) -> dict[str, np.ndarray]:
+def type2(fit: MixedFit) -> dict[str, np.ndarray]:
     """lmerTest's type II: a term no other term contains is tested on its own coefficients;
     a contained term after the terms unrelated to it, with it and the terms containing it
     placed last (type I contrasts of the reordered columns)."""
-    X = fit.design.fixed.X
-    p = X.shape[1]
-    terms = model_terms(fit)
+    XtX = fit.A.XtX
+    p = XtX.shape[0]
+    terms = fit.fixed_terms()
     out = {}
     for t in terms:
         containing = [c for u in terms if contains(u, t) for c in u.columns]
@@ -88,7 +51,7 @@ def type2(fit: LinearMixedModel) -> dict[str, np.ndarray]:
             continue
         last = [*t.columns, *containing]
         order = [c for c in range(p) if c not in last] + last
-        R = np.linalg.cholesky(X[:, order].T @ X[:, order]).T
+        R = np.linalg.cholesky(XtX[np.ix_(order, order)]).T
         rows = R[[order.index(c) for c in t.columns]]
         L = np.zeros_like(rows)
         L[:, order] = rows  # back to X's column order
@@ -96,14 +59,12 @@ def type2(fit: LinearMixedModel) -> dict[str, np.ndarray]:
     return out
 
 
-def type3(fit: LinearMixedModel) -> dict[str, np.ndarray]:
-    X = fit.design.fixed.X
-    full = model_matrix(
-        fit.design.fixed.spec.formula, fit.frame.data, context=R_FUNCTIONS, ensure_full_rank=False
-    )
-    full_names = [r_name(str(c)) for c in full.columns]
-    L = _zap(np.linalg.pinv(X) @ np.asarray(full, dtype=float)).T  # rows: full dummy columns
-    terms = model_terms(fit)
+def type3(fit: MixedFit) -> dict[str, np.ndarray]:
+    """SAS's type III from the full dummy coding X_full = X E (E from the encodings): X has
+    full column rank, so X_full's coefficients on X are X⁺X_full = E, and L starts as Eᵀ."""
+    E, full_names = fit.full_coding()
+    L = _zap(E).T  # rows: full dummy columns
+    terms = fit.fixed_terms()
     for t in sorted(terms, key=lambda u: -(len(u.factors) + len(u.continuous))):
         containing = [c for u in terms if contains(u, t) for c in u.columns]
         if containing:
@@ -111,8 +72,14 @@ def type3(fit: LinearMixedModel) -> dict[str, np.ndarray]:
             basis = L[:, containing]
             coef, *_ = np.linalg.lstsq(basis, L[:, cols], rcond=None)
             L[:, cols] = _zap(L[:, cols] - basis @ coef)
-    rows = [full_names.index(name) for name in fit.fixef_names]
-    L = L[rows]
+    missing = [name for name in fit.fixef_names if name not in full_names]
+    if missing:
+        raise FormulaError(
+            f"type III contrasts need each column of X in the full dummy coding, and "
+            f"{missing} is not (an interaction without its main effects is coded "
+            "differently); use type=1 or type=2, or add the main effects"
+        )
+    L = L[[full_names.index(name) for name in fit.fixef_names]]
     out = {}
     for t in terms:
         Lt = L[:, list(t.columns)].T
@@ -131,7 +98,7 @@ def _zap(a: np.ndarray, digits: int = 7) -> np.ndarray:
 CONTRASTS = {1: type1, 2: type2, 3: type3}
 
 
-def term_contrasts(fit: LinearMixedModel, kind: int) -> dict[str, np.ndarray]:
+def term_contrasts(fit: MixedFit, kind: int) -> dict[str, np.ndarray]:
     """Contrast matrices of type `kind` (1, 2 or 3) for every fixed-effects term."""
     if kind not in CONTRASTS:
         raise ValueError(f"type must be 1, 2 or 3, got {kind!r}")

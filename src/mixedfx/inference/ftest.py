@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
+from mixedfx.distributions import chi2_sf, f_sf
 from mixedfx.inference.contrast_test import ContrastTest
+from mixedfx.inference.protocol import MixedFit
 from mixedfx.inference.satterthwaite import f_denominator_df, satterthwaite_df
-from mixedfx.models.lmm import LinearMixedModel
 
 DDF = Literal["satterthwaite", "kenward-roger", "residual"] | None
 DDF_METHODS = ("satterthwaite", "kenward-roger", "residual", None)
@@ -25,7 +25,7 @@ def check_ddf(ddf: object) -> None:
         raise ValueError(f"ddf must be one of {DDF_METHODS}, got {ddf!r}")
 
 
-def contrast_test(fit: LinearMixedModel, L: np.ndarray, ddf: DDF) -> ContrastTest:
+def contrast_test(fit: MixedFit, L: np.ndarray, ddf: DDF) -> ContrastTest:
     """Test Lβ = 0 for L of shape (q, p) (or (p,) for one contrast)."""
     check_ddf(ddf)
     L = np.atleast_2d(np.asarray(L, dtype=float))
@@ -41,19 +41,15 @@ def contrast_test(fit: LinearMixedModel, L: np.ndarray, ddf: DDF) -> ContrastTes
     q = int(keep.sum())
     f_value = float(np.sum((PtL @ beta) ** 2 / d) / q)
     den = _denominator(fit, PtL, ddf)
-    p_value = (
-        float(stats.f.sf(f_value, q, den))
-        if np.isfinite(den)
-        else float(stats.chi2.sf(f_value * q, q))
-    )
+    p_value = float(f_sf(f_value, q, den)) if np.isfinite(den) else float(chi2_sf(f_value * q, q))
     return ContrastTest(q, den, f_value, p_value)
 
 
-def _denominator(fit: LinearMixedModel, PtL: np.ndarray, ddf: DDF) -> float:
+def _denominator(fit: MixedFit, PtL: np.ndarray, ddf: DDF) -> float:
     if ddf is None:
         return np.inf
     if ddf == "residual":
-        return float(fit.nobs - fit.design.p)
+        return float(fit.nobs - fit.A.p)
     vp = fit.variance_parameters
     nu = np.array([satterthwaite_df(vp, row) for row in PtL])
     return f_denominator_df(nu)

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from mixedfx.errors import DataError
-from mixedfx.models.lm import LinearModel
+from mixedfx.distributions import f_sf
+from mixedfx.inference.lrt import check_same_data
+from mixedfx.inference.protocol import OlsFit
 
 
-def lm_anova_table(fits: Sequence[LinearModel], names: Sequence[str]) -> pd.DataFrame:
+def lm_anova_table(fits: Sequence[OlsFit], names: Sequence[str]) -> pd.DataFrame:
     """R's ``anova.lmlist``: residual df and RSS per model, then the F test of each model
     against the one above it, scaled by the largest model's residual variance.
 
@@ -21,13 +21,7 @@ def lm_anova_table(fits: Sequence[LinearModel], names: Sequence[str]) -> pd.Data
     DataFrame
         Columns ``df_resid``, ``rss``, ``df``, ``sum_sq``, ``f_value``, ``p_value``.
     """
-    first = fits[0]
-    for fit in fits[1:]:
-        if fit.nobs != first.nobs or not np.array_equal(fit.y, first.y):
-            raise DataError(
-                "models were fitted to different data (rows or response differ); refit them "
-                "to the same rows"
-            )
+    check_same_data(fits)
     df_resid = np.array([f.df_resid for f in fits], dtype=float)
     rss = np.array([f.rss for f in fits])
     scale = min(fits, key=lambda f: f.df_resid).sigma ** 2
@@ -35,7 +29,7 @@ def lm_anova_table(fits: Sequence[LinearModel], names: Sequence[str]) -> pd.Data
     sum_sq = np.concatenate([[np.nan], -np.diff(rss)])
     f_value = np.abs(sum_sq / df) / scale
     resid_df = min(f.df_resid for f in fits)
-    p_value = stats.f.sf(f_value, np.abs(df), resid_df)
+    p_value = f_sf(f_value, np.abs(df), resid_df)
     return pd.DataFrame(
         {
             "df_resid": df_resid,

@@ -13,19 +13,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mixedfx.distributions import chi2_sf
 from mixedfx.errors import DataError, RefitWarning
-from mixedfx.models.lm import LinearModel
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import LikelihoodFit, MixedFit, is_mixed
 from mixedfx.pls.criterion import ML
 
 COLUMNS = ["npar", "aic", "bic", "loglik", "deviance", "chisq", "df", "p_value"]
 
-Fit = LinearMixedModel | LinearModel
 
-
-def likelihood_ratio_table(fits: Sequence[Fit], names: Sequence[str]) -> pd.DataFrame:
+def likelihood_ratio_table(fits: Sequence[LikelihoodFit], names: Sequence[str]) -> pd.DataFrame:
     """lme4's ``anova()`` table for nested models, mixed and linear.
 
     Parameters
@@ -49,7 +46,7 @@ def likelihood_ratio_table(fits: Sequence[Fit], names: Sequence[str]) -> pd.Data
     """
     check_same_data(fits)
     refitted = warn_refits(fits, names, stacklevel=3)
-    ml_fits = [as_ml(fit) if isinstance(fit, LinearMixedModel) else fit for fit in fits]
+    ml_fits = [as_ml(fit) if is_mixed(fit) else fit for fit in fits]
     order = sorted(range(len(fits)), key=lambda i: ml_fits[i].npar)
     rows = [_row(ml_fits[i]) for i in order]
     table = pd.DataFrame(rows, index=[names[i] for i in order], columns=COLUMNS[:5])
@@ -57,18 +54,18 @@ def likelihood_ratio_table(fits: Sequence[Fit], names: Sequence[str]) -> pd.Data
     df = np.concatenate([[np.nan], np.diff(table["npar"].to_numpy())]).astype(float)
     table["chisq"] = np.where(np.isnan(df), np.nan, np.maximum(chisq, 0.0))
     table["df"] = df
-    table["p_value"] = [stats.chi2.sf(c, d) if d > 0 else np.nan for c, d in zip(chisq, df)]
+    table["p_value"] = [float(chi2_sf(c, d)) if d > 0 else np.nan for c, d in zip(chisq, df)]
     table.attrs["refitted"] = refitted
     table.attrs["note"] = _refit_note(refitted)
     return table
 
 
-def is_reml(fit: Fit) -> bool:
+def is_reml(fit: LikelihoodFit) -> bool:
     """Whether the fit is a REML fit of a mixed model (whose criterion is not a likelihood)."""
-    return isinstance(fit, LinearMixedModel) and fit.reml
+    return fit.method == "REML"
 
 
-def warn_refits(fits: Sequence[Fit], names: Sequence[str], stacklevel: int) -> list[str]:
+def warn_refits(fits: Sequence[LikelihoodFit], names: Sequence[str], stacklevel: int) -> list[str]:
     """The names of the REML fits, which a likelihood comparison refits by ML, with a
     `RefitWarning` naming them if there are any.
 
@@ -91,21 +88,16 @@ def _refit_note(refitted: Sequence[str]) -> str:
     )
 
 
-def as_ml(fit: LinearMixedModel) -> LinearMixedModel:
+def as_ml(fit: MixedFit) -> MixedFit:
     """The same model fitted by maximum likelihood (the fit itself if it already is)."""
     return fit.refit(ML())
 
 
-def response(fit: Fit) -> np.ndarray:
-    """The response the fit used, shape (n,)."""
-    return fit.design.y if isinstance(fit, LinearMixedModel) else fit.y
-
-
-def check_same_data(fits: Sequence[Fit]) -> None:
+def check_same_data(fits: Sequence[LikelihoodFit]) -> None:
     """Raise `DataError` unless every fit used the same number of rows and the same response."""
     first = fits[0]
     for fit in fits[1:]:
-        same = fit.nobs == first.nobs and np.array_equal(response(fit), response(first))
+        same = fit.nobs == first.nobs and fit.response_digest == first.response_digest
         if not same:
             raise DataError(
                 f"models were fitted to different data ({first.nobs} vs {fit.nobs} rows, or a "
@@ -114,5 +106,5 @@ def check_same_data(fits: Sequence[Fit]) -> None:
             )
 
 
-def _row(fit: Fit) -> list[float]:
+def _row(fit: LikelihoodFit) -> list[float]:
     return [fit.npar, fit.aic, fit.bic, fit.loglik, -2 * fit.loglik]

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mixedfx.distributions import norm_ppf
 from mixedfx.errors import ProfileWarning
 from mixedfx.inference.profile_parameters import (
     Parameter,
@@ -44,13 +44,13 @@ from mixedfx.inference.profile_parameters import (
     fixed_effect_parameters,
     variance_parameters,
 )
+from mixedfx.inference.protocol import MixedFit
 from mixedfx.inference.restricted import (
     Restricted,
     at_correlation_bound,
     correlation_restarts,
 )
 from mixedfx.models.estimate import SINGULAR_TOL
-from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.optimize import OptimizerOptions, minimize_theta
 from mixedfx.pls.start import moment_start
 
@@ -334,19 +334,19 @@ class Profiler:
         Each parameter's profile so far, by name.
     """
 
-    fit: LinearMixedModel
+    fit: MixedFit
     parameters: list[Parameter]
     traces: dict[str, Trace]
 
     @classmethod
-    def of(cls, fit: LinearMixedModel, tolerance: float) -> Profiler:
+    def of(cls, fit: MixedFit, tolerance: float) -> Profiler:
         """The profiler (`at`) of a fit's ML refit: profiles are on the ML deviance, as lme4's."""
         from mixedfx.inference.lrt import as_ml
 
         return cls.at(as_ml(fit), tolerance)
 
     @classmethod
-    def at(cls, ml: LinearMixedModel, tolerance: float) -> Profiler:
+    def at(cls, ml: MixedFit, tolerance: float) -> Profiler:
         """The profiler of an ML fit; it raises `LowerOptimum` where a profile falls more
         than `tolerance` below the fit's deviance."""
         parameters = [*variance_parameters(ml), *fixed_effect_parameters(ml)]
@@ -378,7 +378,7 @@ class Profiler:
 Ends = dict[str, tuple[float, float, list[str]]]
 
 
-def profile_all(fit: LinearMixedModel, z: float, report: Progress) -> tuple[Profiler, Ends]:
+def profile_all(fit: MixedFit, z: float, report: Progress) -> tuple[Profiler, Ends]:
     """Every parameter's ends (`Profiler.interval`), started over from a lower ML optimum
     whenever profiling finds one (at most `MAX_RECENTRES` times; then the last is kept)."""
     profiler = Profiler.of(fit, RECENTRE_TOL)
@@ -404,7 +404,7 @@ def profile_all(fit: LinearMixedModel, z: float, report: Progress) -> tuple[Prof
 
 
 def profile_intervals(
-    fit: LinearMixedModel, level: float, progress: Progress | None = None
+    fit: MixedFit, level: float, progress: Progress | None = None
 ) -> pd.DataFrame:
     """Profile-likelihood intervals for every parameter (variance scale first, then β).
 
@@ -412,7 +412,7 @@ def profile_intervals(
     `progress` is called with a message before each parameter (by default, written to stderr
     when it is a terminal).
     """
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
     _, ends = profile_all(fit, z, progress or _stderr_progress)
     for name, (_, _, problems) in ends.items():
         if problems:
@@ -427,10 +427,10 @@ def _stderr_progress(message: str) -> None:
         print(f"\r{message:60s}", end="", file=sys.stderr, flush=True)
 
 
-def profiles(fit: LinearMixedModel, level: float = 0.99, points: int = 9) -> dict[str, Profile]:
+def profiles(fit: MixedFit, level: float = 0.99, points: int = 9) -> dict[str, Profile]:
     """ζ of each parameter on `points` values across its `level` interval (lme4's profile);
     where an end is NaN, the grid stops at the farthest value profiled."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(norm_ppf(0.5 + level / 2))
     profiler, ends = profile_all(fit, z, _stderr_progress)
     out = {}
     for name, (lower, upper, _) in ends.items():

@@ -15,6 +15,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from mixedfx.inference.protocol import MixedFit
 from mixedfx.inference.restricted import (
     FixedSigma,
     Restricted,
@@ -23,7 +24,6 @@ from mixedfx.inference.restricted import (
     reordered_cross_products,
     reordered_theta,
 )
-from mixedfx.models.lmm import LinearMixedModel
 from mixedfx.pls.covariance import sdcor_vector
 from mixedfx.pls.criterion import ML
 from mixedfx.pls.deviance import ProfiledDeviance
@@ -48,22 +48,22 @@ class VarianceScale:
         the correlation of a and b, None for σ.
     """
 
-    fit: LinearMixedModel
+    fit: MixedFit
     names: tuple[str, ...]
     lower: np.ndarray
     upper: np.ndarray
     members: tuple[tuple[int, tuple[int, ...]] | None, ...]
 
     @classmethod
-    def of(cls, fit: LinearMixedModel) -> VarianceScale:
+    def of(cls, fit: MixedFit) -> VarianceScale:
         names: list[str] = []
         members: list[tuple[int, tuple[int, ...]] | None] = []
-        for t, (group, term) in enumerate(zip(fit.group_names, fit.design.terms)):
-            k = term.k
-            names += [f"sd({name}|{group})" for name in term.names]
+        for t, (group, coefs) in enumerate(zip(fit.group_names, fit.term_names)):
+            k = len(coefs)
+            names += [f"sd({name}|{group})" for name in coefs]
             members += [(t, (a,)) for a in range(k)]
             pairs = [(a, b) for b in range(k) for a in range(b + 1, k)]
-            names += [f"cor({term.names[a]},{term.names[b]}|{group})" for a, b in pairs]
+            names += [f"cor({coefs[a]},{coefs[b]}|{group})" for a, b in pairs]
             members += [(t, (b, a)) for a, b in pairs]
         names.append("sigma")
         members.append(None)
@@ -161,7 +161,7 @@ class FixedEffectParameter:
     name: str
     estimate: float
     centre: Point
-    fit: LinearMixedModel
+    fit: MixedFit
     j: int
     lower: float = -np.inf
     upper: float = np.inf
@@ -210,7 +210,7 @@ class ReorderedTerm:
     @classmethod
     def of(
         cls: type[R],
-        ml: LinearMixedModel,
+        ml: MixedFit,
         name: str,
         estimate: float,
         term: int,
@@ -287,7 +287,7 @@ class CorParameter(ReorderedTerm):
         return np.delete(x, j10)
 
 
-def variance_parameters(ml: LinearMixedModel) -> list[Parameter]:
+def variance_parameters(ml: MixedFit) -> list[Parameter]:
     """lme4's variance parameters of an ML fit, in `VarianceScale` order."""
     scale = VarianceScale.of(ml)
     out: list[Parameter] = []
@@ -302,11 +302,11 @@ def variance_parameters(ml: LinearMixedModel) -> list[Parameter]:
     return out
 
 
-def _centre(ml: LinearMixedModel, theta: np.ndarray) -> Point:
+def _centre(ml: MixedFit, theta: np.ndarray) -> Point:
     return Point(theta, ml.sigma, ml.objective)
 
 
-def fixed_effect_parameters(ml: LinearMixedModel) -> list[Parameter]:
+def fixed_effect_parameters(ml: MixedFit) -> list[Parameter]:
     """The fixed effects of an ML fit."""
     beta = ml.fixef.to_numpy()
     return [

@@ -9,6 +9,7 @@ criterion at any θ and on any cross-products, refits without the rows, and the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 import numpy as np
@@ -166,14 +167,19 @@ class MixedFit(LikelihoodFit, Protocol):
         """The same model by another criterion or from another start, without the rows."""
         ...
 
-    def fixed_terms(self) -> list[FixedTerm]:
+    def fixed_terms(self) -> Sequence[FixedTerm]:
         """The fixed-effects terms (intercept left out), for F tests per term."""
+        ...
+
+    def full_coding(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """(L, names): the over-parameterized dummy coding is X L, L of shape (p, c), with
+        its c column names; type III contrasts start from it."""
         ...
 
 
 class FixedTerm(Protocol):
     """A fixed-effects term: its name, its factors and continuous variables, its columns
-    in X (`mixedfx.data.fixed.FixedTerm`)."""
+    in X (`mixedfx.data.fixed_terms.FixedTerm`)."""
 
     @property
     def name(self) -> str: ...
@@ -211,6 +217,11 @@ class Estimate(Protocol):
     ) -> Estimate:
         """The model minimized on other cross-products (a new response), from θ̂."""
         ...
+
+
+def is_ols(fit: object) -> TypeGuard[OlsFit]:
+    """Whether `fit` is an ordinary least-squares fit."""
+    return getattr(fit, "method", None) == "OLS"
 
 
 def is_mixed(fit: object) -> TypeGuard[MixedFit]:

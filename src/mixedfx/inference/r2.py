@@ -6,6 +6,8 @@
 σ²_f is the variance of the fixed-effects predictions Xβ̂ (with n − 1, as R's ``var``);
 σ²_r sums over terms the mean over rows of z_iᵀ Σ_j z_i, which for a random intercept is
 its variance and for random slopes weights the covariance by the covariates (Johnson 2014).
+Both come from the cross-products: Σ_i (x_iᵀβ)² = βᵀXᵀXβ, Σ_i x_iᵀβ = (1ᵀX)β and
+Σ_i z_iᵀΣz_i = tr(Σ Σ_i z_i z_iᵀ).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import MixedFit
 
 
 class MixedR2(NamedTuple):
@@ -24,13 +26,11 @@ class MixedR2(NamedTuple):
     conditional: float
 
 
-def nakagawa_r2(fit: LinearMixedModel) -> MixedR2:
+def nakagawa_r2(fit: MixedFit) -> MixedR2:
     """Marginal and conditional R² of a linear mixed model."""
-    fixed = fit.design.fixed.X @ fit.fixef.to_numpy()
-    var_f = float(np.var(fixed, ddof=1))
-    var_r = sum(
-        float(np.mean(np.einsum("ia,ab,ib->i", term.z, cov, term.z)))
-        for term, cov in zip(fit.design.terms, fit.covariances)
-    )
+    A, beta, n = fit.A, fit.fixef.to_numpy(), fit.nobs
+    total_f = float(A.sums @ beta)
+    var_f = max(float(beta @ A.XtX @ beta) - total_f**2 / n, 0.0) / (n - 1)
+    var_r = sum(float(np.sum(cov * A.term_gram(j))) / n for j, cov in enumerate(fit.covariances))
     total = var_f + var_r + fit.sigma**2
     return MixedR2(var_f / total, (var_f + var_r) / total)

@@ -242,5 +242,9 @@ def offset_cross_products(A: CrossProducts, j: int, value: float) -> CrossProduc
     R = (T.T @ A.R @ T)[np.ix_(keep, keep)]
     B = sp.csr_matrix(T.T[keep]) @ A.B.matrix
     return replace(
-        A, B=off_diagonal(B, A.A11.shape[1]), R=R, structure=A.structure.without_fixed_column()
+        A,
+        B=off_diagonal(B, A.A11.shape[1]),
+        R=R,
+        structure=A.structure.without_fixed_column(),
+        sums=np.delete(A.sums, j),
     )

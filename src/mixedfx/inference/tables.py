@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from mixedfx.distributions import norm_sf, t_sf
 from mixedfx.inference.contrasts import term_contrasts
 from mixedfx.inference.ftest import DDF, check_ddf, contrast_test
-from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.inference.protocol import MixedFit
 
 
-def coef_table(fit: LinearMixedModel, ddf: DDF) -> pd.DataFrame:
+def coef_table(fit: MixedFit, ddf: DDF) -> pd.DataFrame:
     """Estimates with standard errors, df, t statistics and two-sided p-values.
 
     With ``ddf=None`` the statistics are z tests (df infinite).  Kenward–Roger uses its
@@ -30,8 +30,8 @@ def coef_table(fit: LinearMixedModel, ddf: DDF) -> pd.DataFrame:
     t = beta / se
     p_value = np.where(
         np.isfinite(df),
-        2 * stats.t.sf(np.abs(t), np.where(np.isfinite(df), df, 1)),
-        2 * stats.norm.sf(np.abs(t)),
+        2 * t_sf(np.abs(t), np.where(np.isfinite(df), df, 1)),
+        2 * norm_sf(np.abs(t)),
     )
     return pd.DataFrame(
         {"estimate": beta, "std_error": se, "df": df, "statistic": t, "p_value": p_value},
@@ -39,7 +39,7 @@ def coef_table(fit: LinearMixedModel, ddf: DDF) -> pd.DataFrame:
     )
 
 
-def anova_table(fit: LinearMixedModel, ddf: DDF, kind: int) -> pd.DataFrame:
+def anova_table(fit: MixedFit, ddf: DDF, kind: int) -> pd.DataFrame:
     """One F test per fixed-effects term (lmerTest's ``anova(m, type, ddf)``).
 
     Columns ``sum_sq`` and ``mean_sq`` (the F statistic scaled by σ², as lmerTest reports

@@ -10,33 +10,25 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.linalg import solve_triangular
 
 from mixedfx.data.fixed import FixedDesign, fingerprint, fixed_design, response_vector
 from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.data.offset import Offset, offset
+from mixedfx.distributions import f_sf, t_ppf, t_sf
 from mixedfx.errors import DataError, ExactFitWarning, FormulaError
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
+from mixedfx.report.protocol import FStatistic
 
 if TYPE_CHECKING:
     from mixedfx.report.lm_summary import LmSummary
 
 LOG_2PI = float(np.log(2 * np.pi))
-
-
-class FStatistic(NamedTuple):
-    """The overall F test of all coefficients but the intercept."""
-
-    value: float
-    num_df: int
-    den_df: int
-    p_value: float
 
 
 def lm(formula: str, data: pd.DataFrame, *, safe: bool = False) -> LinearModel:
@@ -145,6 +137,20 @@ class LinearModel:
 
     method = "OLS"
 
+    @property
+    def n_dropped(self) -> int:
+        """Rows removed for missing values."""
+        return self.frame.n_dropped
+
+    @property
+    def dropped_columns(self) -> tuple[str, ...]:
+        """Columns of X removed for rank deficiency."""
+        return self.fixed.dropped
+
+    @property
+    def fixef_names(self) -> tuple[str, ...]:
+        return self.fixed.names
+
     @cached_property
     def response_digest(self) -> str:
         """`mixedfx.data.fixed.fingerprint` of y."""
@@ -194,7 +200,7 @@ class LinearModel:
                 "estimate": self._beta,
                 "std_error": se,
                 "statistic": t,
-                "p_value": 2 * stats.t.sf(np.abs(t), self.df_resid),
+                "p_value": 2 * t_sf(np.abs(t), self.df_resid),
             },
             index=list(self.fixed.names),
         )
@@ -227,7 +233,7 @@ class LinearModel:
             return None
         with np.errstate(divide="ignore", invalid="ignore"):  # an exact fit: inf or NaN, as R
             value = np.float64(self._model_ss / num_df) / np.float64(self.rss / self.df_resid)
-        p = float(stats.f.sf(value, num_df, self.df_resid))
+        p = float(f_sf(value, num_df, self.df_resid))
         return FStatistic(float(value), num_df, self.df_resid, p)
 
     @property
@@ -276,7 +282,7 @@ class LinearModel:
         se2 = np.sum((X0 @ self._Rinv) ** 2, axis=1) * self.sigma**2
         if interval == "prediction":
             se2 = se2 + self.sigma**2
-        half = stats.t.ppf(0.5 + level / 2, self.df_resid) * np.sqrt(se2)
+        half = t_ppf(0.5 + level / 2, self.df_resid) * np.sqrt(se2)
         return pd.DataFrame({"fit": fit, "lwr": fit - half, "upr": fit + half})
 
     def _new_rows(self, data: object) -> tuple[np.ndarray, np.ndarray]:

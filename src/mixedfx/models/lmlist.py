@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mixedfx.data.frame import as_pandas, check_columns
 from mixedfx.data.random import grouping_factor
+from mixedfx.distributions import t_ppf
 from mixedfx.errors import DataError, FormulaError, MixedFxWarning
 from mixedfx.formula import BarTerm
 from mixedfx.formula.safe import check_formula
@@ -52,7 +52,7 @@ class LmList:
         rows = []
         for label, fit in self.fits.items():
             table = fit.coef_table()
-            half = stats.t.ppf(0.5 + self.level / 2, fit.df_resid) * table["std_error"]
+            half = t_ppf(0.5 + self.level / 2, fit.df_resid) * table["std_error"]
             for term in table.index:
                 rows.append(
                     {

@@ -18,6 +18,7 @@ import pandas as pd
 
 from mixedfx.crossprod.products import CrossProducts, cross_products
 from mixedfx.data.design import Design, build_design
+from mixedfx.data.fixed_terms import FixedTerm, fixed_terms, full_coding
 from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning
 from mixedfx.formula import MixedFormula, parse_formula
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from mixedfx.inference.profile import Profile
     from mixedfx.inference.varpar import VarianceParameters
     from mixedfx.report.summary import LmerSummary
+
 
 def lmer(
     formula: str,
@@ -160,6 +162,16 @@ class LinearMixedModel:
     def reml(self) -> bool:
         """True for a REML fit."""
         return self.criterion.name == "REML"
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows removed for missing values."""
+        return self.frame.n_dropped
+
+    @property
+    def dropped_columns(self) -> tuple[str, ...]:
+        """Fixed-effect columns removed for rank deficiency."""
+        return self.design.fixed.dropped
 
     @property
     def method(self) -> str:
@@ -535,10 +547,28 @@ class LinearMixedModel:
         return profiles(self, level)
 
     def simulate(self, nsim: int = 1, seed: int | None = None) -> np.ndarray:
-        """Responses drawn from the fitted model, shape (n, nsim) (lme4's ``simulate``)."""
-        from mixedfx.inference.bootstrap import simulate
+        """Responses drawn from the fitted model, shape (n, nsim) (lme4's ``simulate``):
+        y* = offset + Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε* ~ N(0, σ̂² I), new random effects
+        in each draw, draw i from its own stream spawned from `seed`."""
+        from mixedfx.inference.simulation import draw_random_effects
 
-        return simulate(self, nsim, seed)
+        templates = self.layout.templates(self.theta)
+        nlevels = self.A.structure.nlevels
+        draws = []
+        for stream in np.random.SeedSequence(seed).spawn(nsim):
+            rng = np.random.default_rng(stream)
+            b = draw_random_effects(templates, self.sigma, nlevels, rng)
+            noise = self.sigma * rng.standard_normal(self.nobs)
+            draws.append(self.design.linear_predictor(self.estimate.beta, b) + noise)
+        return np.column_stack(draws)
+
+    def fixed_terms(self) -> list[FixedTerm]:
+        """The fixed-effects terms other than the intercept, from the encodings."""
+        return fixed_terms(self.design.fixed)
+
+    def full_coding(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The over-parameterized dummy coding as X L: L (p × c) and the c names."""
+        return full_coding(self.design.fixed)
 
     def contrast(self, L: np.ndarray, ddf: DDF = "satterthwaite") -> ContrastTest:
         """Test the linear hypothesis Lβ = 0; L of shape (q, p) or (p,)."""

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from scipy import stats
 
+from mixedfx.distributions import norm_ppf
 from mixedfx.plot._common import Fit, axes, group_values, sorted_levels
 
 
@@ -50,7 +50,7 @@ def qq_residuals(fit: Fit, ax: Axes | None = None) -> Figure:
     figure, ax = axes(ax)
     z = np.sort(fit.residuals / fit.sigma)
     n = z.size
-    theoretical = stats.norm.ppf((np.arange(1, n + 1) - 0.5) / n)
+    theoretical = norm_ppf((np.arange(1, n + 1) - 0.5) / n)
     ax.scatter(theoretical, z, s=14, alpha=0.6, color="#4c72b0")
     ax.plot(theoretical, theoretical, color="#c44e52", lw=1.5, label="normal")
     ax.set_xlabel("theoretical normal quantiles")

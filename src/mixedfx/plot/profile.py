@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from matplotlib.figure import Figure
-from scipy import stats
 
+from mixedfx.distributions import norm_ppf
 from mixedfx.inference.profile import Profile
 
 
@@ -21,7 +21,7 @@ def zeta(profiles: dict[str, Profile], level: float = 0.95) -> Figure:
     nrows = math.ceil(len(names) / ncols)
     figure = Figure(figsize=(3.4 * ncols, 2.8 * nrows), layout="constrained")
     panels = figure.subplots(nrows, ncols, squeeze=False).ravel()
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     for ax, name in zip(panels, names):
         p = profiles[name]
         ax.plot(p.values, p.zeta, "o-", ms=3, color="#4c72b0")

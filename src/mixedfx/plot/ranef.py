@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy import stats
 
+from mixedfx.distributions import norm_ppf
 from mixedfx.models.lmm import LinearMixedModel
 
 
@@ -23,7 +23,7 @@ def caterpillar(fit: LinearMixedModel, group: str | None = None, level: float = 
     if name not in fit.ranef:
         raise ValueError(f"no grouping factor {name!r}; the model has {list(fit.ranef)}")
     modes, sds = fit.ranef[name], fit.ranef_se[name]
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = norm_ppf(0.5 + level / 2)
     k = modes.shape[1]
     height = max(3.0, 0.22 * len(modes) + 1.2)
     figure = Figure(figsize=(3.6 * k, height), layout="constrained")

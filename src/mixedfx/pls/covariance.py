@@ -17,8 +17,8 @@ import numpy as np
 @functools.cache
 def lower_triangle(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows and columns of a k × k lower triangle, column by column (read-only arrays): the
-    row-major upper triangle of the transpose.  Cached, as every fit asks for the same few k
-    and numpy's `triu_indices` costs tens of microseconds."""
+    row-major upper triangle of the transpose.  Cached, as every evaluation asks for the
+    same few k."""
     cols, rows = np.triu_indices(k)
     rows.flags.writeable = cols.flags.writeable = False
     return rows, cols

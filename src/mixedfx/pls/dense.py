@@ -138,13 +138,13 @@ def _block_positions(ell: int, k: int, s: int) -> np.ndarray:
 
 
 def _lambda_positions(
-    layout: ThetaLayout, levels: tuple[int, ...], s: int
+    layout: ThetaLayout, nlevels: tuple[int, ...], s: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat positions in Λ̃ (s × s) of every template entry of every level, and the θ index
     each holds."""
     positions, which = [], []
     start = 0
-    for j, (k, ell) in enumerate(zip(layout.ks, levels)):
+    for j, (k, ell) in enumerate(zip(layout.ks, nlevels)):
         rows, cols = layout.positions[j]
         base = start + k * np.arange(ell)[:, None]
         positions.append(((base + rows) * s + base + cols).ravel())

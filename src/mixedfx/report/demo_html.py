@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 from html import escape
 from io import BytesIO
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mixedfx.demo import DemoResults
+import pandas as pd
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; }
@@ -19,9 +17,21 @@ img { max-width: 100%; }
 """
 
 
-def demo_report(results: DemoResults, figures: dict[str, object]) -> str:
-    """The report as one HTML document with every figure inlined."""
-    r = results
+def demo_report(
+    summaries: dict[str, object], tables: dict[str, pd.DataFrame], figures: dict[str, object]
+) -> str:
+    """The report as one HTML document with every figure inlined.
+
+    Parameters
+    ----------
+    summaries
+        The printed summaries of the ``pooled`` and ``with_state`` linear models and of
+        the ``slopes`` mixed model.
+    tables
+        ``per_state`` coefficients, the ``rmse`` comparison and the ``lrt``.
+    figures
+        Matplotlib figures by file stem.
+    """
 
     def fig(stem: str, caption: str) -> str:
         return f"<figure>{_png(figures[stem])}<figcaption>{escape(caption)}</figcaption></figure>"
@@ -29,25 +39,25 @@ def demo_report(results: DemoResults, figures: dict[str, object]) -> str:
     sections = [
         "<h1>Exercise and mood: pooled, per-State and mixed-effects regression</h1>",
         "<h2>1. Pooled regression</h2>",
-        _pre(r.pooled.summary()),
+        _pre(summaries["pooled"]),
         fig("pooled_fit", "Mood against Exercise with the pooled least-squares line."),
         fig("pooled_residuals_by_state", "Residuals by State: the pooled model misses the States."),
         fig("pooled_residuals_vs_fitted", "Residuals against fitted values."),
         "<h2>2. State as a fixed effect</h2>",
-        _pre(r.with_state.summary()),
+        _pre(summaries["with_state"]),
         "<h2>3. One regression per State</h2>",
-        r.per_state.coef_table().to_html(index=False, float_format=lambda x: f"{x:.4f}"),
+        tables["per_state"].to_html(index=False, float_format=lambda x: f"{x:.4f}"),
         fig("per_state_lines", "Separate regressions per State with 95% confidence bands."),
         "<h2>4. Mixed model: random intercepts and slopes by State (ML)</h2>",
-        _pre(r.slopes.summary()),
+        _pre(summaries["slopes"]),
         fig("shrinkage", "Pooled, per-State and mixed-model lines: partial pooling."),
         fig("random_effects", "Random effects by State with 95% intervals."),
         fig("mixed_residuals_by_state", "Mixed-model residuals by State."),
         fig("mixed_qq", "Normal QQ plot of the mixed model's residuals."),
         "<h2>5. Comparing the models</h2>",
-        r.rmse.to_html(float_format=lambda x: f"{x:.4f}", na_rep=""),
+        tables["rmse"].to_html(float_format=lambda x: f"{x:.4f}", na_rep=""),
         "<h3>Random intercepts against random slopes (likelihood-ratio test)</h3>",
-        r.lrt.to_html(float_format=lambda x: f"{x:.4g}", na_rep=""),
+        tables["lrt"].to_html(float_format=lambda x: f"{x:.4g}", na_rep=""),
     ]
     body = "\n".join(sections)
     return (

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.report.protocol import ReportedMixedFit
 
 
-def lmer_document(fit: LinearMixedModel) -> dict[str, Any]:
+def lmer_document(fit: ReportedMixedFit) -> dict[str, Any]:
     """Estimates, variance components and fit criteria as plain dicts, lists and floats.
 
     NaN (an undefined correlation) becomes None, so the result serializes as strict JSON.
@@ -19,9 +18,9 @@ def lmer_document(fit: LinearMixedModel) -> dict[str, Any]:
     return {
         "model": "lmer",
         "formula": fit.formula.text,
-        "method": "REML" if fit.reml else "ML",
+        "method": fit.method,
         "nobs": fit.nobs,
-        "rows_removed_missing": fit.frame.n_dropped,
+        "rows_removed_missing": fit.n_dropped,
         "ngroups": fit.ngroups,
         "objective": fit.objective,
         "loglik": fit.loglik,
@@ -44,7 +43,7 @@ def lmer_document(fit: LinearMixedModel) -> dict[str, Any]:
         "varcorr": [
             {k: _clean(v) for k, v in row.items()} for row in varcorr.to_dict(orient="records")
         ],
-        "dropped_columns": list(fit.design.fixed.dropped),
+        "dropped_columns": list(fit.dropped_columns),
         "optimizer": {
             "algorithm": fit.optinfo.algorithm,
             "evaluations": fit.optinfo.evaluations,

@@ -6,10 +6,10 @@ from html import escape
 
 import pandas as pd
 
-from mixedfx.report.summary import LmerSummary
+from mixedfx.report.summary_data import LmerSummaryData
 
 
-def lmer_html(s: LmerSummary) -> str:
+def lmer_html(s: LmerSummaryData) -> str:
     """A self-contained HTML fragment: headings, tables and notes."""
     method = "REML" if s.method == "REML" else "maximum likelihood"
     criteria = pd.DataFrame([s.criteria]).to_html(index=False, float_format=_number)

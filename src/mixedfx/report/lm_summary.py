@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from mixedfx.report.protocol import FStatistic, ReportedOlsFit
 from mixedfx.report.rformat import DIGITS, coefmat, format_numbers, format_pvalue, zapsmall
-
-if TYPE_CHECKING:
-    from mixedfx.models.lm import FStatistic, LinearModel
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class LmSummary:
     dropped_columns: tuple[str, ...]
 
     @classmethod
-    def of(cls, fit: LinearModel) -> LmSummary:
+    def of(cls, fit: ReportedOlsFit) -> LmSummary:
         q = np.quantile(fit.residuals, [0, 0.25, 0.5, 0.75, 1])
         table = fit.coef_table().rename(
             columns={
@@ -68,8 +65,8 @@ class LmSummary:
             r_squared=fit.r_squared,
             adj_r_squared=fit.adj_r_squared,
             fstatistic=fit.fstatistic,
-            n_dropped=fit.frame.n_dropped,
-            dropped_columns=fit.fixed.dropped,
+            n_dropped=fit.n_dropped,
+            dropped_columns=fit.dropped_columns,
         )
 
     def __str__(self) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mixedfx.report.summary import LmerSummary
+from mixedfx.report.summary_data import LmerSummaryData
 
 
-def lmer_markdown(s: LmerSummary) -> str:
+def lmer_markdown(s: LmerSummaryData) -> str:
     """The summary as Markdown: a heading, the criteria, and the tables."""
     method = "REML" if s.method == "REML" else "maximum likelihood"
     random = s.random_effects.assign(

@@ -1,168 +1,27 @@
-"""The summary of a mixed-model fit as data: numbers and tables, no formatting.
-
-`LmerSummary.of(fit)` collects what lme4's ``summary(m)`` prints; `str()` and the Jupyter
-HTML view hand it to the renderers in `report.text` and `report.html`.
-"""
+"""A mixed model's summary as the user holds it: the data with its text, Markdown and HTML
+views (`print`, notebooks)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from mixedfx.pls.covariance import sd_and_corr
-
-if TYPE_CHECKING:
-    from mixedfx.inference.ftest import DDF
-    from mixedfx.models.lmm import LinearMixedModel
+from mixedfx.report.html import lmer_html
+from mixedfx.report.markdown import lmer_markdown
+from mixedfx.report.summary_data import LmerSummaryData
+from mixedfx.report.text import lmer_text
 
 
 @dataclass(frozen=True)
-class LmerSummary:
-    """What lme4's ``summary(lmer(...))`` shows, as data.
-
-    Attributes
-    ----------
-    method
-        ``"REML"`` or ``"ML"``.
-    formula
-        The formula as written.
-    criteria
-        REML fits: ``{"REML criterion": ...}``; ML fits: AIC, BIC, logLik, deviance, df.resid.
-    scaled_residuals
-        Min, 1Q, Median, 3Q, Max of residuals / σ.
-    random_effects
-        One row per variance: ``group``, ``name``, ``variance``, ``std_dev``, and the
-        correlations with the term's earlier coefficients in ``corr`` (a tuple per row).
-    nobs, ngroups
-        Observations used and levels per grouping factor.
-    fixed_effects
-        Columns ``Estimate``, ``Std. Error``, then ``df`` when a df method was used,
-        ``t value``, and ``Pr(>|t|)`` with a df method.
-    ddf
-        The df method of the t tests (``"satterthwaite"``, ...) or None for none.
-    fixed_correlation
-        Correlation matrix of the fixed-effect estimates (p × p).
-    singular
-        True for a boundary fit.
-    n_dropped
-        Rows removed for missing values.
-    dropped_columns
-        Fixed-effect columns removed for rank deficiency.
-    optimizer
-        One line on the optimizer: algorithm, evaluations, outcome.
-    """
-
-    method: str
-    formula: str
-    criteria: dict[str, float]
-    scaled_residuals: pd.Series
-    random_effects: pd.DataFrame
-    nobs: int
-    ngroups: dict[str, int]
-    fixed_effects: pd.DataFrame
-    ddf: str | None
-    fixed_correlation: pd.DataFrame
-    singular: bool
-    n_dropped: int
-    dropped_columns: tuple[str, ...]
-    optimizer: str
-
-    @classmethod
-    def of(cls, fit: LinearMixedModel, ddf: DDF = "satterthwaite") -> LmerSummary:
-        """Collect the summary of `fit`, with t tests using the `ddf` method."""
-        table = fit.coef_table(ddf)
-        fixed = table.rename(
-            columns={
-                "estimate": "Estimate",
-                "std_error": "Std. Error",
-                "statistic": "t value",
-                "p_value": "Pr(>|t|)",
-            }
-        )
-        columns = (
-            ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
-            if ddf
-            else ["Estimate", "Std. Error", "t value"]
-        )
-        vcov = fit.vcov.to_numpy()
-        _, corr = sd_and_corr(vcov) if vcov.size else (None, np.zeros((0, 0)))
-        opt = fit.optinfo
-        outcome = "converged" if opt.converged else "did NOT converge"
-        return cls(
-            method="REML" if fit.reml else "ML",
-            formula=fit.formula.text,
-            criteria=_criteria(fit),
-            scaled_residuals=_quantiles(fit.residuals / fit.sigma),
-            random_effects=_random_effects(fit),
-            nobs=fit.nobs,
-            ngroups=fit.ngroups,
-            fixed_effects=fixed[columns],
-            ddf=ddf,
-            fixed_correlation=pd.DataFrame(corr, index=fixed.index, columns=fixed.index),
-            singular=fit.is_singular,
-            n_dropped=fit.frame.n_dropped,
-            dropped_columns=fit.design.fixed.dropped,
-            optimizer=f"{opt.algorithm}, {opt.evaluations} evaluations, {outcome} ({opt.message})",
-        )
+class LmerSummary(LmerSummaryData):
+    """What lme4's ``summary(lmer(...))`` shows (`LmerSummaryData`); ``str()`` lays it out
+    as lme4 prints it."""
 
     def __str__(self) -> str:
-        from mixedfx.report.text import lmer_text
-
         return lmer_text(self)
 
     def to_markdown(self) -> str:
         """The summary as Markdown tables."""
-        from mixedfx.report.markdown import lmer_markdown
-
         return lmer_markdown(self)
 
     def _repr_html_(self) -> str:
-        from mixedfx.report.html import lmer_html
-
         return lmer_html(self)
-
-
-def _criteria(fit: LinearMixedModel) -> dict[str, float]:
-    if fit.reml:
-        return {"REML criterion at convergence": fit.objective}
-    return {
-        "AIC": fit.aic,
-        "BIC": fit.bic,
-        "logLik": fit.loglik,
-        "deviance": fit.deviance,
-        "df.resid": float(fit.df_resid),
-    }
-
-
-def _quantiles(values: np.ndarray) -> pd.Series:
-    q = np.quantile(values, [0.0, 0.25, 0.5, 0.75, 1.0])
-    return pd.Series(q, index=["Min", "1Q", "Median", "3Q", "Max"])
-
-
-def _random_effects(fit: LinearMixedModel) -> pd.DataFrame:
-    rows: list[dict[str, object]] = []
-    for group, term, cov in zip(fit.group_names, fit.design.terms, fit.covariances):
-        sd, corr = sd_and_corr(cov)
-        for i, name in enumerate(term.names):
-            rows.append(
-                {
-                    "group": group,
-                    "name": name,
-                    "variance": cov[i, i],
-                    "std_dev": sd[i],
-                    "corr": tuple(corr[i, :i]),
-                }
-            )
-    rows.append(
-        {
-            "group": "Residual",
-            "name": "",
-            "variance": fit.sigma**2,
-            "std_dev": fit.sigma,
-            "corr": (),
-        }
-    )
-    return pd.DataFrame(rows)

@@ -13,7 +13,7 @@ from mixedfx.report.rformat import (
     table,
     zapsmall,
 )
-from mixedfx.report.summary import LmerSummary
+from mixedfx.report.summary_data import LmerSummaryData
 
 DDF_NAMES = {
     "satterthwaite": "Satterthwaite's",
@@ -23,7 +23,7 @@ DDF_NAMES = {
 MAX_CORRELATION_TERMS = 12  # lme4 leaves the correlation matrix out for more fixed effects
 
 
-def lmer_text(s: LmerSummary) -> str:
+def lmer_text(s: LmerSummaryData) -> str:
     """The whole summary as text."""
     method = "REML" if s.method == "REML" else "maximum likelihood"
     tests = f". t-tests use {DDF_NAMES[s.ddf]} method" if s.ddf else ""
@@ -41,7 +41,7 @@ def lmer_text(s: LmerSummary) -> str:
     return "\n\n".join(b for b in blocks if b) + "\n"
 
 
-def _criteria(s: LmerSummary) -> str:
+def _criteria(s: LmerSummaryData) -> str:
     if s.method == "REML":
         (label, value), *_ = s.criteria.items()
         return f"{label}: {value:.1f}"
@@ -50,14 +50,14 @@ def _criteria(s: LmerSummary) -> str:
     return " ".join(header) + " \n" + " ".join(values) + " "
 
 
-def _residuals(s: LmerSummary) -> str:
+def _residuals(s: LmerSummaryData) -> str:
     values = format_numbers(zapsmall(s.scaled_residuals.to_numpy(), DIGITS + 1), DIGITS)
     width = max(len(v) for v in [*values, *s.scaled_residuals.index])
     head = " ".join(name.rjust(width) for name in s.scaled_residuals.index)
     return head + " \n" + " ".join(v.rjust(width) for v in values) + " "
 
 
-def _random(s: LmerSummary) -> str:
+def _random(s: LmerSummaryData) -> str:
     re = s.random_effects
     variance = format_numbers(re["variance"].to_numpy(), DIGITS)
     std_dev = format_numbers(re["std_dev"].to_numpy(), DIGITS)
@@ -76,19 +76,19 @@ def _random(s: LmerSummary) -> str:
     return "\n".join(" " + line for line in table(rows, header, ["<"] * len(header)))
 
 
-def _groups(s: LmerSummary) -> str:
+def _groups(s: LmerSummaryData) -> str:
     groups = "; ".join(f"{name}, {n}" for name, n in s.ngroups.items())
     return f"Number of obs: {s.nobs}, groups:  {groups}"
 
 
-def _fixed(s: LmerSummary) -> str:
+def _fixed(s: LmerSummaryData) -> str:
     fe = s.fixed_effects
     if fe.empty:
         return "(none)"
     return "\n".join(coefmat(fe))
 
 
-def _correlation(s: LmerSummary) -> str:
+def _correlation(s: LmerSummaryData) -> str:
     corr = s.fixed_correlation.to_numpy()
     names = [str(n) for n in s.fixed_correlation.index]
     p = len(names)
@@ -100,7 +100,7 @@ def _correlation(s: LmerSummary) -> str:
     return "\n".join(table(rows, header, ["<"] + [">"] * (p - 1)))
 
 
-def _notes(s: LmerSummary) -> list[str]:
+def _notes(s: LmerSummaryData) -> list[str]:
     notes = []
     if s.singular:
         notes.append(
