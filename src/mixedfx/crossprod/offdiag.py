@@ -24,8 +24,8 @@ PATTERN_BUDGET = 30_000_000
 class OffDiagonal(Protocol):
     """What the factorization needs of B (shape r × ℓ₁k₁)."""
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        """In place: M ← M − B · blockdiag(W) · Bᵀ, for W of shape (ℓ₁, k₁, k₁).
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        """In place: M ← M − B · blockdiag(H) · Bᵀ, for H of shape (ℓ₁, k₁, k₁).
 
         Only M's lower triangle is guaranteed to be updated: the dense factorization that
         follows reads nothing else.
@@ -36,7 +36,7 @@ class OffDiagonal(Protocol):
         """The diagonal k × k blocks of Bᵀ N B for a symmetric N (r × r); shape (ℓ₁, k, k).
 
         This is the adjoint of `subtract_schur`: the derivative of ⟨N, M⟩ (the sum of
-        elementwise products) with respect to W is −quadratic_blocks(N).  The gradient of
+        elementwise products) with respect to H is −quadratic_blocks(N).  The gradient of
         the objective needs it; it costs about what `subtract_schur` costs.
         """
         ...
@@ -75,9 +75,9 @@ class DenseBlock:
         B[-1] = row
         return DenseBlock(B)
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        BW = self.right_blocks(slice(None), W)
-        M -= BW @ self.B.T
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        BH = self.right_blocks(slice(None), H)
+        M -= BH @ self.B.T
 
     def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
         r = self.B.shape[0]
@@ -111,8 +111,8 @@ class SparseBlock:
     def with_last_row(self, row: np.ndarray) -> SparseBlock:
         return SparseBlock(sp.vstack([self.B[:-1], sp.csr_matrix(row)], format="csr"))
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        M -= (self.B @ _block_diagonal(W) @ self.B.T).toarray()
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        M -= (self.B @ _block_diagonal(H) @ self.B.T).toarray()
 
     def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
         Bt = self.B.T.tocoo()
@@ -135,11 +135,11 @@ class SparseBlock:
 class PatternBlock:
     """Sparse B with the products of its entries precomputed for the Schur complement.
 
-    G = B · blockdiag(W) · Bᵀ is linear in W, so its lower triangle is ``P @ vec(W)`` with
+    G = B · blockdiag(H) · Bᵀ is linear in H, so its lower triangle is ``P @ vec(H)`` with
     P[(i, j), (g, a, b)] = B[i, ga] B[j, gb]: one sparse mat-vec per evaluation instead of
     a sparse-sparse product with its symbolic phase.  Used when P fits `PATTERN_BUDGET`.
     P covers every row but the last (the response's); that row of G is one more mat-vec,
-    B · blockdiag(W) · B[-1], so a new response keeps P.
+    B · blockdiag(H) · B[-1], so a new response keeps P.
 
     Attributes
     ----------
@@ -163,11 +163,11 @@ class PatternBlock:
     def with_last_row(self, row: np.ndarray) -> PatternBlock:
         return replace(self, sparse=self.sparse.with_last_row(row))
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        M[self.rows, self.cols] -= self.P @ W.ravel()
-        ell, k, _ = W.shape
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        M[self.rows, self.cols] -= self.P @ H.ravel()
+        ell, k, _ = H.shape
         last = np.asarray(self.sparse.B[-1].toarray()).reshape(ell, 1, k)
-        M[-1] -= self.sparse.B @ (last @ W).ravel()
+        M[-1] -= self.sparse.B @ (last @ H).ravel()
 
     def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
         # P holds each pair (i, j), i ≥ j, once: its mirror (j, i) is the transposed block,

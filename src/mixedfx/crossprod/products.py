@@ -11,7 +11,7 @@ The columns are split as [Z₁ | W] with W = [Z₂ … Z_m X y] (r columns):
 Each is a sum over rows, computed here as a sum over row chunks so that the same code can
 later stream a file or run per partition on a cluster.  A small model (at most `DENSE_UP_TO`
 columns in all) takes its products from the dense columns [Z X y]: one BLAS call, where the
-sparse products cost a fixed tens of microseconds each (sleepstudy: 35 µs against 480 µs).
+sparse products have a fixed cost per call that outweighs the work on few columns.
 """
 
 from __future__ import annotations
