@@ -24,8 +24,8 @@ PATTERN_BUDGET = 30_000_000
 class OffDiagonal(Protocol):
     """What the factorization needs of B (shape r × ℓ₁k₁)."""
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        """In place: M ← M − B · blockdiag(W) · Bᵀ, for W of shape (ℓ₁, k₁, k₁).
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        """In place: M ← M − B · blockdiag(H) · Bᵀ, for H of shape (ℓ₁, k₁, k₁).
 
         Only M's lower triangle is guaranteed to be updated: the dense factorization that
         follows reads nothing else.
@@ -36,7 +36,7 @@ class OffDiagonal(Protocol):
         """The diagonal k × k blocks of Bᵀ N B for a symmetric N (r × r); shape (ℓ₁, k, k).
 
         This is the adjoint of `subtract_schur`: the derivative of ⟨N, M⟩ (the sum of
-        elementwise products) with respect to W is −quadratic_blocks(N).  The gradient of
+        elementwise products) with respect to H is −quadratic_blocks(N).  The gradient of
         the objective needs it; it costs about what `subtract_schur` costs.
         """
         ...
@@ -75,9 +75,9 @@ class DenseBlock:
         B[-1] = row
         return DenseBlock(B)
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        BW = self.right_blocks(slice(None), W)
-        M -= BW @ self.B.T
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        BH = self.right_blocks(slice(None), H)
+        M -= BH @ self.B.T
 
     def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
         r = self.B.shape[0]
@@ -111,8 +111,8 @@ class SparseBlock:
     def with_last_row(self, row: np.ndarray) -> SparseBlock:
         return SparseBlock(sp.vstack([self.B[:-1], sp.csr_matrix(row)], format="csr"))
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        M -= (self.B @ _block_diagonal(W) @ self.B.T).toarray()
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        M -= (self.B @ _block_diagonal(H) @ self.B.T).toarray()
 
     def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
         Bt = self.B.T.tocoo()
@@ -135,11 +135,11 @@ class SparseBlock:
 class PatternBlock:
     """Sparse B with the products of its entries precomputed for the Schur complement.
 
-    G = B · blockdiag(W) · Bᵀ is linear in W, so its lower triangle is ``P @ vec(W)`` with
+    G = B · blockdiag(H) · Bᵀ is linear in H, so its lower triangle is ``P @ vec(H)`` with
     P[(i, j), (g, a, b)] = B[i, ga] B[j, gb]: one sparse mat-vec per evaluation instead of
     a sparse-sparse product with its symbolic phase.  Used when P fits `PATTERN_BUDGET`.
     P covers every row but the last (the response's); that row of G is one more mat-vec,
-    B · blockdiag(W) · B[-1], so a new response keeps P.
+    B · blockdiag(H) · B[-1], so a new response keeps P.
 
     Attributes
     ----------
@@ -163,11 +163,11 @@ class PatternBlock:
     def with_last_row(self, row: np.ndarray) -> PatternBlock:
         return replace(self, sparse=self.sparse.with_last_row(row))
 
-    def subtract_schur(self, M: np.ndarray, W: np.ndarray) -> None:
-        M[self.rows, self.cols] -= self.P @ W.ravel()
-        ell, k, _ = W.shape
+    def subtract_schur(self, M: np.ndarray, H: np.ndarray) -> None:
+        M[self.rows, self.cols] -= self.P @ H.ravel()
+        ell, k, _ = H.shape
         last = np.asarray(self.sparse.B[-1].toarray()).reshape(ell, 1, k)
-        M[-1] -= self.sparse.B @ (last @ W).ravel()
+        M[-1] -= self.sparse.B @ (last @ H).ravel()
 
     def quadratic_blocks(self, N: np.ndarray, k: int) -> np.ndarray:
         # P holds each pair (i, j), i ≥ j, once: its mirror (j, i) is the transposed block,
@@ -203,25 +203,72 @@ def _pair_sums(U: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 
 def _pattern(B: sp.csr_matrix, k: int) -> PatternBlock:
-    """Precompute P for `PatternBlock` from B whose columns come in level blocks of width k."""
+    """Precompute P for `PatternBlock` from B whose columns come in level blocks of width k.
+
+    Each level's entries pair up as (e1, e2) with row(e2) ≤ row(e1), the lower triangle of G;
+    P's rows are the distinct positions (row(e1), row(e2)) in increasing order.  Every step
+    is a counting sort, a table look-up or a sequential pass: linear in the number of products.
+    """
+    r, n_levels = B.shape[0], B.shape[1] // k
+    starts, row, a, val = _level_entries(B, k)
+    count, e2 = _lower_pairs(starts, row)
+    position, slot = _dense_ranks(np.repeat(row.astype(np.int64) * r, count) + row[e2], r * r)
+    level = np.repeat(np.arange(n_levels), np.diff(starts))
+    column = np.repeat((level * k + a) * k, count) + a[e2]
+    products = np.repeat(val, count) * val[e2]
+    P = sp.csr_matrix((products, (slot, column)), shape=(position.size, n_levels * k * k))
+    return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
+
+
+def _level_entries(
+    B: sp.csr_matrix, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """B's non-zeros ordered by (level, row, coefficient): the start of each level's entries
+    (shape (ℓ + 1,)), and each entry's row, coefficient a and value.
+
+    B transposed to levels × (row, a) is that order: its compressed columns are a counting
+    sort of B's entries by level.
+    """
     C = B.tocoo()
     level, a = np.divmod(C.col, k)
-    order = np.argsort(level, kind="stable")
-    row, level, a, val = C.row[order], level[order], a[order], C.data[order]
-    starts = np.searchsorted(level, np.arange(level.max() + 2 if level.size else 1))
-    sizes = np.diff(starts)[level]
-    e1 = np.repeat(np.arange(level.size), sizes)
-    e2 = starts[level][e1] + (np.arange(e1.size) - np.repeat(np.cumsum(sizes) - sizes, sizes))
-    lower = row[e1] >= row[e2]
-    e1, e2 = e1[lower], e2[lower]
-    r = B.shape[0]
-    position, slot = np.unique(row[e1] * r + row[e2], return_inverse=True)
-    column = (level[e1] * k + a[e1]) * k + a[e2]
-    n_levels = B.shape[1] // k
-    P = sp.csr_matrix(
-        (val[e1] * val[e2], (slot.ravel(), column)), shape=(position.size, n_levels * k * k)
+    by_level = sp.csc_matrix(
+        (C.data, (C.row.astype(np.int64) * k + a, level)),
+        shape=(B.shape[0] * k, B.shape[1] // k),
     )
-    return PatternBlock(SparseBlock(B), P, *np.divmod(position, r))
+    row, a = np.divmod(by_level.indices, k)
+    return by_level.indptr, row, a, by_level.data
+
+
+def _lower_pairs(starts: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of entries (e1, e2) of the same level with row(e2) ≤ row(e1): how many
+    pairs each entry e1 starts (shape (entries,)), and e2 of each pair (shape (Σ count,)),
+    the pairs in order of e1, so that ``np.repeat(x, count)`` is x[e1].
+
+    Entries are ordered by (level, row), so e2 runs from the level's first entry to the last
+    one in e1's row.
+    """
+    E = row.size
+    level_start = np.repeat(starts[:-1], np.diff(starts))
+    new_row = np.ones(E, dtype=bool)
+    new_row[1:] = row[1:] != row[:-1]
+    new_row[starts[:-1][np.diff(starts) > 0]] = True  # a level's first entry starts a row
+    row_starts = np.flatnonzero(new_row)
+    row_end = np.append(row_starts[1:], E)[np.cumsum(new_row) - 1]
+    count = row_end - level_start
+    e2 = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - level_start, count)
+    return count, e2
+
+
+def _dense_ranks(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of `keys` (integers in [0, size)) in increasing order, and each
+    key's index among them: ``np.unique(keys, return_inverse=True)`` by a table of `size`
+    entries instead of a sort."""
+    seen = np.zeros(size, dtype=bool)
+    seen[keys] = True
+    distinct = np.flatnonzero(seen)
+    rank = np.empty(size, dtype=np.int64 if distinct.size > np.iinfo(np.int32).max else np.int32)
+    rank[distinct] = np.arange(distinct.size)
+    return distinct, rank[keys]
 
 
 def pattern_block(B: sp.csr_matrix, k: int) -> PatternBlock:

@@ -11,7 +11,7 @@ The columns are split as [Z₁ | W] with W = [Z₂ … Z_m X y] (r columns):
 Each is a sum over rows, computed here as a sum over row chunks so that the same code can
 later stream a file or run per partition on a cluster.  A small model (at most `DENSE_UP_TO`
 columns in all) takes its products from the dense columns [Z X y]: one BLAS call, where the
-sparse products cost a fixed tens of microseconds each (sleepstudy: 35 µs against 480 µs).
+sparse products have a fixed cost per call that outweighs the work on few columns.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class CrossProducts:
         )
 
 
-Products = Callable[[Design, slice], tuple[sp.csr_matrix | np.ndarray, np.ndarray]]
+Products = Callable[[Design, slice], tuple[sp.csr_matrix | np.ndarray, sp.csr_matrix | np.ndarray]]
 
 
 def cross_products(
@@ -139,19 +139,20 @@ def cross_products(
         dense = first.q + r <= DENSE_UP_TO
     products: Products = _dense_products if dense else _sparse_products
     B: sp.csr_matrix | np.ndarray | None = None
-    R = np.zeros((r, r))
+    R: sp.csr_matrix | np.ndarray | None = None
     sums = np.zeros(design.p)
     for start in range(0, design.n, chunk_rows):
         rows = slice(start, min(start + chunk_rows, design.n))
         A11 += _diagonal_blocks(first, rows)
         B_rows, R_rows = products(design, rows)
         B = B_rows if B is None else B + B_rows
-        R += R_rows
+        R = R_rows if R is None else R + R_rows
         sums += design.fixed.X[rows].sum(axis=0)
-    assert B is not None  # a design has rows
+    assert B is not None and R is not None  # a design has rows
     structure = TermStructure(
         tuple(t.k for t in design.terms), tuple(t.nlevels for t in design.terms), design.p
     )
+    R = R if isinstance(R, np.ndarray) else R.toarray()  # summed sparse: mostly diagonal
     return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, structure, sums)
 
 
@@ -178,13 +179,13 @@ def _diagonal_blocks(term: RandomTerm, rows: slice) -> np.ndarray:
     return out
 
 
-def _sparse_products(design: Design, rows: slice) -> tuple[sp.csr_matrix, np.ndarray]:
-    """WᵀZ₁ (sparse) and WᵀW (dense) of the given rows, W = [Z₂ … Z_m X y]."""
+def _sparse_products(design: Design, rows: slice) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """WᵀZ₁ and WᵀW (both sparse) of the given rows, W = [Z₂ … Z_m X y]."""
     dense = np.column_stack([design.fixed.X[rows], design.y_minus_offset[rows]])
     W = sp.hstack(
         [*(term_matrix(t, rows) for t in design.terms[1:]), sp.csr_matrix(dense)], format="csr"
     )
-    return (W.T @ term_matrix(design.terms[0], rows)).tocsr(), np.asarray((W.T @ W).toarray())
+    return (W.T @ term_matrix(design.terms[0], rows)).tocsr(), (W.T @ W).tocsr()
 
 
 def _dense_products(design: Design, rows: slice) -> tuple[np.ndarray, np.ndarray]:

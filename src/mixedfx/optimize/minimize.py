@@ -10,19 +10,17 @@ functions without a gradient (profiles).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from dataclasses import replace
 from functools import partial
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from mixedfx.optimize.bfgs import bfgs
 from mixedfx.optimize.bobyqa import bobyqa
 from mixedfx.optimize.lbfgsb import lbfgsb
 from mixedfx.optimize.options import Differentiable, Method, OptimizerOptions, OptSummary
 from mixedfx.optimize.verify import verify_stationary
+from mixedfx.pls.threads import blas_limit
 
 # The stopping messages that certify a first-order optimum by themselves: the predicted
 # decrease of L-BFGS-B's and BFGS's rule, and probes off flat bounds finding nothing lower.
@@ -67,7 +65,7 @@ def minimize_theta(
     scale = np.ones_like(theta0) if lme4 else objective.scale(theta0)
     scaled = Rescaled(objective, scale)
     x0, x_lower = theta0 / scale, np.asarray(lower, dtype=float) / scale
-    with _blas_limit(objective.blas_threads):
+    with blas_limit(objective.blas_threads):
         if lme4:
             runs = [bobyqa(scaled, x0, x_lower, options)]
         else:
@@ -191,15 +189,3 @@ def _combined(runs: list[OptSummary]) -> OptSummary:
         evaluations=sum(run.evaluations for run in runs),
         message="; then ".join(run.message for run in runs),
     )
-
-
-@functools.cache
-def _threadpools() -> ThreadpoolController:
-    # created on first use, after numpy's and SciPy's BLAS libraries are loaded
-    return ThreadpoolController()
-
-
-def _blas_limit(threads: int | None) -> contextlib.AbstractContextManager[object]:
-    if threads is None:
-        return contextlib.nullcontext()
-    return _threadpools().limit(limits=threads, user_api="blas")

@@ -86,8 +86,8 @@ def mirror_diagonal_blocks(M: np.ndarray, rows: slice, k: int) -> None:
     Schur update that keeps only the lower triangle (`OffDiagonal.subtract_schur`) leaves stale.
     """
     start = rows.start or 0
-    levels = (rows.stop - start) // k
-    base = start + k * np.arange(levels)
+    ell = (rows.stop - start) // k
+    base = start + k * np.arange(ell)
     for a in range(k):
         for b in range(a):
             M[base + b, base + a] = M[base + a, base + b]

@@ -19,6 +19,7 @@ from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.dense import DenseEvaluation
+from mixedfx.pls.threads import blas_limit, idle_cores
 
 # Below this many rows of M an evaluation runs its BLAS calls on one thread: between many
 # short calls, idle threads spinning cost more than splitting the work saves
@@ -56,8 +57,8 @@ class ProfiledDeviance:
 
     @property
     def blas_threads(self) -> int | None:
-        """One thread below `BLAS_THREADS_FROM` rows of M; None (all) above."""
-        return 1 if self.A.r < BLAS_THREADS_FROM else None
+        """One thread below `BLAS_THREADS_FROM` rows of M; the idle cores above."""
+        return 1 if self.A.r < BLAS_THREADS_FROM else idle_cores()
 
     def flat_bounds(self, theta: np.ndarray) -> np.ndarray:
         """θ entries at a bound where the objective is flat to first order (`ThetaLayout`)."""
@@ -124,8 +125,17 @@ class ProfiledDeviance:
         return value, gradient, self.criterion.sigma_gradient(pwrss, self.A.n, self.A.p, sigma)
 
     def factor(self, theta: np.ndarray) -> BlockedCholesky | None:
-        """The blocked Cholesky factor at θ, or None when M is not positive definite."""
-        return self._evaluation.factor(np.asarray(theta, dtype=float))
+        """The blocked Cholesky factor at θ, or None when M is not positive definite.
+
+        A blocked evaluation runs under `blas_threads` here too, as it is also called outside
+        the optimizer (at the optimum, by inference); a dense one is too small for BLAS to
+        split, and setting a limit would cost more than the evaluation.
+        """
+        theta = np.asarray(theta, dtype=float)
+        if isinstance(self._evaluation, DenseEvaluation):
+            return self._evaluation.factor(theta)
+        with blas_limit(self.blas_threads):
+            return self._evaluation.factor(theta)
 
 
 class Evaluation(Protocol):
