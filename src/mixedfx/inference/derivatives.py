@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from mixedfx.optimize.minimize import _blas_limit
+from mixedfx.pls.threads import blas_limit
 
 STEP = 1e-4  # central-difference step, relative to each θ entry's natural size
 
@@ -64,7 +64,7 @@ def varpar_hessian(
     """
     k = theta.size
     H = np.empty((k + 1, k + 1))
-    with _blas_limit(objective.blas_threads):
+    with blas_limit(objective.blas_threads):
         for i, h in enumerate(STEP * units):
             step = np.zeros(k)
             step[i] = h
