@@ -50,7 +50,6 @@ from mixedfx.inference.restricted import (
     at_correlation_bound,
     correlation_restarts,
 )
-from mixedfx.models.estimate import SINGULAR_TOL
 from mixedfx.optimize import OptimizerOptions, minimize_theta
 from mixedfx.pls.start import moment_start
 
@@ -147,8 +146,7 @@ class Trace:
         ]
         best = self._lowest(restricted, value, promising, [best])
         layout = restricted.objective.layout
-        near_zero = np.any(best.theta[layout.is_diagonal] < SINGULAR_TOL)
-        if at_correlation_bound(best.theta, layout) or near_zero:
+        if at_correlation_bound(best.theta, layout) or layout.on_boundary(best.theta):
             best = self._lowest(restricted, value, self._restarts(restricted, best), [best])
         if best.deviance < self.floor:
             raise LowerOptimum(self.parameter, best)

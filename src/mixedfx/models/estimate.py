@@ -17,14 +17,11 @@ import numpy as np
 from mixedfx.crossprod.products import CrossProducts
 from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
 from mixedfx.pls.cholesky import BlockedCholesky, beta_covariance
-from mixedfx.pls.covariance import ThetaLayout
+from mixedfx.pls.covariance import SINGULAR_TOL, ThetaLayout
 from mixedfx.pls.criterion import ML, Criterion
 from mixedfx.pls.deviance import ProfiledDeviance
 from mixedfx.pls.solution import Solution, conditional_covariances, solve
 from mixedfx.pls.start import moment_start, refit_start
-
-# lme4's isSingular tolerance on the template diagonals
-SINGULAR_TOL = 1e-4
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ class MixedEstimate:
     @property
     def is_singular(self) -> bool:
         """True when a template diagonal is below `SINGULAR_TOL`: a variance at (or near) 0."""
-        return on_boundary(self.theta, self.layout)
+        return self.layout.on_boundary(self.theta)
 
     @property
     def covariances(self) -> list[np.ndarray]:
@@ -178,7 +175,7 @@ def fit_theta(
     """
     layout = objective.layout
     first = minimize_theta(objective, theta0, layout.lower_bounds(), options)
-    if options.method == "bobyqa" or not on_boundary(first.final, layout):
+    if options.method == "bobyqa" or not layout.on_boundary(first.final):
         return first
     second = minimize_theta(objective, layout.initial(), layout.lower_bounds(), options)
     best = first if first.fmin <= second.fmin else second
@@ -188,8 +185,3 @@ def fit_theta(
         evaluations=first.evaluations + second.evaluations,
         message=f"{best.message}; best of the moment and identity starts (a boundary fit)",
     )
-
-
-def on_boundary(theta: np.ndarray, layout: ThetaLayout) -> bool:
-    """Whether some template diagonal of θ is below `SINGULAR_TOL` (lme4's isSingular)."""
-    return bool(np.any(theta[layout.is_diagonal] < SINGULAR_TOL))

@@ -23,6 +23,9 @@ def lower_triangle(k: int) -> tuple[np.ndarray, np.ndarray]:
     rows.flags.writeable = cols.flags.writeable = False
     return rows, cols
 
+# lme4's isSingular tolerance on the template diagonals
+SINGULAR_TOL = 1e-4
+
 
 @dataclass(frozen=True)
 class ThetaLayout:
@@ -50,6 +53,11 @@ class ThetaLayout:
         """Shape (size,), bool: which θ entries are template diagonals (variances)."""
         flags = [(r == c) for k in self.ks for c in range(k) for r in range(c, k)]
         return np.array(flags, dtype=bool)
+
+    def on_boundary(self, theta: np.ndarray) -> bool:
+        """Whether some template diagonal of θ is below `SINGULAR_TOL`: a variance at (or
+        near) zero (lme4's isSingular)."""
+        return bool(np.any(theta[self.is_diagonal] < SINGULAR_TOL))
 
     def lower_bounds(self) -> np.ndarray:
         """0 for diagonal entries (a standard deviation is non-negative), -inf elsewhere."""
