@@ -91,7 +91,9 @@ def assert_same_kenward_roger(ours: KenwardRoger, want: KenwardRoger) -> None:
     np.testing.assert_allclose(ours.Phi, want.Phi, rtol=1e-9, atol=1e-12 * np.abs(want.Phi).max())
     scale = np.abs(want.PhiA).max()
     np.testing.assert_allclose(ours.PhiA, want.PhiA, rtol=1e-8, atol=1e-11 * scale)
-    np.testing.assert_allclose(ours.W, want.W, rtol=1e-7, atol=1e-10 * np.abs(want.W).max())
+    np.testing.assert_allclose(
+        ours.Omega, want.Omega, rtol=1e-7, atol=1e-10 * np.abs(want.Omega).max()
+    )
     p = want.Phi.shape[0]
     for L in [*np.eye(p), np.eye(p)]:  # every coefficient's t test, and the F test of all
         L = np.atleast_2d(L)

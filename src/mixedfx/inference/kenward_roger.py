@@ -5,8 +5,8 @@ pbkrtest computes, for covariance parameters τ with V = Σ τ_i G_i (each term'
 and covariances, and the residual variance, G = I),
 
     Φ = (XᵀV⁻¹X)⁻¹,  P_i = −XᵀV⁻¹G_iV⁻¹X,  Q_ij = XᵀV⁻¹G_iV⁻¹G_jV⁻¹X,
-    I_ij = tr(V⁻¹G_iV⁻¹G_j) − 2 tr(Φ Q_ij) + tr(Φ P_i Φ P_j),   W = 2 I⁻¹,
-    Φ_A = Φ + 2 Φ [Σ_ij W_ij (Q_ij − P_i Φ P_j)] Φ.
+    I_ij = tr(V⁻¹G_iV⁻¹G_j) − 2 tr(Φ Q_ij) + tr(Φ P_i Φ P_j),   Ω = 2 I⁻¹,
+    Φ_A = Φ + 2 Φ [Σ_ij Ω_ij (Q_ij − P_i Φ P_j)] Φ.
 
 pbkrtest forms the n × n matrix V.  Here everything is a product of Zᵀ Ṽ⁻¹ Z = S̃,
 Zᵀ Ṽ⁻¹ X = F and Xᵀ Ṽ⁻¹ X = C (V = σ² Ṽ; `mixedfx.pls.marginal`, from A and the blocked
@@ -199,16 +199,17 @@ class RandomQuantities:
 
 @dataclass(frozen=True)
 class KenwardRoger:
-    """Φ, the P_i, W and the adjusted covariance Φ_A of one fit."""
+    """Φ, the P_i, Ω (the covariance parameters' asymptotic covariance) and the adjusted
+    covariance Φ_A of one fit."""
 
     Phi: np.ndarray
     P: np.ndarray
-    W: np.ndarray
+    Omega: np.ndarray
     PhiA: np.ndarray
 
 
 def compute_kenward_roger(fit: MixedFit) -> KenwardRoger:
-    """Φ, P_i, W and Φ_A from the cross-products (see the module notes)."""
+    """Φ, P_i, Ω and Φ_A from the cross-products (see the module notes)."""
     if fit.criterion != REML():
         raise ValueError(
             "Kenward-Roger needs a REML fit (as pbkrtest and lmerTest); refit with reml=True"
@@ -226,10 +227,10 @@ def compute_kenward_roger(fit: MixedFit) -> KenwardRoger:
     Cp = C_inv @ p
     info = t - 2 * np.einsum("ijab,ab->ij", q, C_inv) + np.einsum("iab,jba->ij", Cp, Cp)
     units = np.append([x.unit for x in params], 1.0)
-    W = 2 * units[:, None] * _inverse(units[:, None] * info * units) * units
-    U = np.einsum("ij,ijab->ab", W, q) - np.einsum("ij,iab,jbc->ac", W, p, Cp)
+    Omega = 2 * units[:, None] * _inverse(units[:, None] * info * units) * units
+    U = np.einsum("ij,ijab->ab", Omega, q) - np.einsum("ij,iab,jbc->ac", Omega, p, Cp)
     PhiA = sigma2 * (C_inv + 2 * C_inv @ U @ C_inv)
-    return KenwardRoger(Phi, p / sigma2**2, W * sigma2**2, (PhiA + PhiA.T) / 2)
+    return KenwardRoger(Phi, p / sigma2**2, Omega * sigma2**2, (PhiA + PhiA.T) / 2)
 
 
 def _contract(x: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -270,8 +271,8 @@ def kenward_roger_df(kr: AdjustedCovariance, L: np.ndarray) -> tuple[float, floa
     Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
     u = [Theta @ Phi @ P @ Phi for P in kr.P]
     m = len(u)
-    A1 = sum(kr.W[i, j] * np.trace(u[i]) * np.trace(u[j]) for i in range(m) for j in range(m))
-    A2 = sum(kr.W[i, j] * np.sum(u[i] * u[j].T) for i in range(m) for j in range(m))
+    A1 = sum(kr.Omega[i, j] * np.trace(u[i]) * np.trace(u[j]) for i in range(m) for j in range(m))
+    A2 = sum(kr.Omega[i, j] * np.sum(u[i] * u[j].T) for i in range(m) for j in range(m))
     B = (A1 + 6 * A2) / (2 * q)
     g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
     c1 = g / (3 * q + 2 * (1 - g))

@@ -14,7 +14,7 @@ cross-products of [Z X] in the metric Ṽ⁻¹,
 with L_zz the random-effects block of the dense factor and B_z the rows of B for the terms
 2..m ("the rest", r).  Substituted,
 
-    Ŝ = P̂ − K̂ᵀK̂,   P̂ = Ĝ − Ĝ_{·1} W Ĝ_{1·},   K̂ = L_zz⁻¹ Λ_rᵀ P̂_{r·},
+    Ŝ = P̂ − K̂ᵀK̂,   P̂ = Ĝ − Ĝ_{·1} H Ĝ_{1·},   K̂ = L_zz⁻¹ Λ_rᵀ P̂_{r·},
 
 H = blockdiag(T₁ S_g⁻¹ T₁ᵀ) as in the evaluation.  P̂ is Ĝ with the first term eliminated:
 block diagonal among the first term's columns (A_g − A_g H_g A_g), B(I − HA) between the
