@@ -1,4 +1,6 @@
-"""The command line, run as a user runs it: a subprocess, exit codes, output."""
+"""The command line: end to end as a user runs it (a subprocess: exit codes, output), and its
+other cases through `mixedfx.cli.main` in this process, which reads the same arguments and
+prints the same output without paying the interpreter's start-up each time."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import mixedfx as mfx
+from mixedfx import cli
 
 from conftest import case
 
@@ -18,6 +21,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mixedfx", *args], capture_output=True, text=True, timeout=120
     )
+
+
+def run_here(capfd: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`run` in this process: the exit status and everything written to stdout and stderr
+    (at the file descriptors, so a shell command a formula ran would show too)."""
+    status = cli.main(list(args))
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(list(args), status, out, err)
 
 
 def test_demo_runs_the_article_analysis(tmp_path: Path) -> None:
@@ -54,13 +65,13 @@ def test_fit_a_csv(tmp_path: Path) -> None:
         (("fit", "Reaction ~ Days + (1 | Subject)", "{binary}"), "cannot read"),
     ],
 )
-def test_errors_are_one_line_without_traceback(tmp_path: Path, args, message) -> None:
+def test_errors_are_one_line_without_traceback(tmp_path: Path, capfd, args, message) -> None:
     sleep = tmp_path / "sleep.csv"
     mfx.datasets.load("sleepstudy").to_csv(sleep, index=False)
     binary = tmp_path / "bad.csv"
     binary.write_bytes(b"\xff\xfe\x00\x81garbage\x00")
     argv = [a.format(sleep=sleep, binary=binary) for a in args]
-    result = run(*argv)
+    result = run_here(capfd, *argv)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("mixedfx: error")]
@@ -75,10 +86,12 @@ def test_datasets_lists_the_bundled_data() -> None:
     assert "Belenky" in next(line for line in result.stdout.splitlines() if "sleepstudy" in line)
 
 
-def test_fit_json_document(tmp_path: Path) -> None:
+def test_fit_json_document(tmp_path: Path, capfd) -> None:
     path = tmp_path / "sleep.csv"
     mfx.datasets.load("sleepstudy").to_csv(path, index=False)
-    result = run("fit", "Reaction ~ Days + (Days | Subject)", str(path), "--format", "json")
+    result = run_here(
+        capfd, "fit", "Reaction ~ Days + (Days | Subject)", str(path), "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["method"] == "REML"
@@ -89,10 +102,12 @@ def test_fit_json_document(tmp_path: Path) -> None:
     assert doc["varcorr"][0]["var2"] is None
 
 
-def test_fit_markdown(tmp_path: Path) -> None:
+def test_fit_markdown(tmp_path: Path, capfd) -> None:
     path = tmp_path / "sleep.csv"
     mfx.datasets.load("sleepstudy").to_csv(path, index=False)
-    result = run("fit", "Reaction ~ Days + (Days | Subject)", str(path), "--format", "markdown")
+    result = run_here(
+        capfd, "fit", "Reaction ~ Days + (Days | Subject)", str(path), "--format", "markdown"
+    )
     assert result.returncode == 0, result.stderr
     assert "| 1743.63 |" in result.stdout
     assert "| Days | 10.4673 | 1.54579 | 17 | 6.7714" in result.stdout
@@ -107,18 +122,20 @@ def test_fit_markdown(tmp_path: Path) -> None:
         "Reaction ~ eval('Days') + (1 | Subject)",
     ],
 )
-def test_cli_refuses_arbitrary_python(tmp_path: Path, formula: str) -> None:
+def test_cli_refuses_arbitrary_python(tmp_path: Path, capfd, formula: str) -> None:
     path = tmp_path / "sleep.csv"
     mfx.datasets.load("sleepstudy").to_csv(path, index=False)
-    result = run("fit", formula, str(path))
+    result = run_here(capfd, "fit", formula, str(path))
     assert result.returncode == 2
     assert "hacked" not in result.stdout
     assert result.stderr.startswith("mixedfx: error:") and result.stderr.count("\n") == 1
 
 
-def test_cli_allows_the_documented_transforms(tmp_path: Path) -> None:
+def test_cli_allows_the_documented_transforms(tmp_path: Path, capfd) -> None:
     path = tmp_path / "sleep.csv"
     mfx.datasets.load("sleepstudy").to_csv(path, index=False)
-    result = run("fit", "np.log(Reaction) ~ scale(Days) + I(Days**2) + (1 | Subject)", str(path))
+    result = run_here(
+        capfd, "fit", "np.log(Reaction) ~ scale(Days) + I(Days**2) + (1 | Subject)", str(path)
+    )
     assert result.returncode == 0, result.stderr
     assert "I(Days^2)" in result.stdout
