@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from mixedfx.crossprod.products import CrossProducts
@@ -63,6 +64,8 @@ class ResponseSimulator:
         Shape (ℓ₁, k₁, k₁): V D^½ and V D^-½ per level, null directions zeroed.
     M2
         Shape (r − 1, rank S): the pivoted Cholesky factor of S, rows in W's order.
+    B_W
+        Shape (r − 1, ℓ₁k₁): WᵀZ₁, B without the response's row (dense or sparse).
     residual_df
         n − rank(G): the degrees of freedom of ε*'s part outside the columns.
     """
@@ -74,6 +77,7 @@ class ResponseSimulator:
     M1: np.ndarray
     M1_pinv: np.ndarray
     M2: np.ndarray
+    B_W: np.ndarray | sp.csr_matrix
     residual_df: int
 
     @classmethod
@@ -92,7 +96,8 @@ class ResponseSimulator:
         A.B.subtract_schur(S, pinv)
         M2 = _pivoted_root(np.tril(S[:-1, :-1]) + np.tril(S[:-1, :-1], -1).T, np.diag(A.R)[:-1])
         rank = int(positive.sum()) + M2.shape[1]
-        return cls(A, beta, sigma, templates, M1, M1_pinv, M2, A.n - rank)
+        B_W = A.B.matrix[:-1]
+        return cls(A, beta, sigma, templates, M1, M1_pinv, M2, B_W, A.n - rank)
 
     def draw(self, rng: np.random.Generator) -> CrossProducts:
         """The cross-products of one simulated response (less the offset)."""
@@ -119,10 +124,9 @@ class ResponseSimulator:
         """G c split as (Z₁ᵀ[Z X]c, Wᵀ[Z X]c)."""
         A = self.A
         ell, k = A.A11.shape[:2]
-        B_W = A.B.matrix[:-1]
         first = np.einsum("gab,gb->ga", A.A11, c1.reshape(ell, k)).ravel()
-        first = first + np.asarray(B_W.T @ c_rest).ravel()
-        rest = np.asarray(B_W @ c1).ravel() + A.R[:-1, :-1] @ c_rest
+        first = first + np.asarray(self.B_W.T @ c_rest).ravel()
+        rest = np.asarray(self.B_W @ c1).ravel() + A.R[:-1, :-1] @ c_rest
         return first, rest
 
     def _noise(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
@@ -132,7 +136,7 @@ class ResponseSimulator:
         xi2 = rng.standard_normal(self.M2.shape[1])
         w1 = np.einsum("gab,gb->ga", self.M1, xi1).ravel()
         coupled = np.einsum("gab,gb->ga", self.M1_pinv, xi1).ravel()
-        w_rest = np.asarray(self.A.B.matrix[:-1] @ coupled).ravel() + self.M2 @ xi2
+        w_rest = np.asarray(self.B_W @ coupled).ravel() + self.M2 @ xi2
         live = np.abs(self.M1).sum(axis=1) > 0  # ξ₁'s components outside null directions
         xi_sq = float(np.sum(xi1[live] ** 2)) + float(np.dot(xi2, xi2))
         return self.sigma * w1, self.sigma * w_rest, xi_sq
