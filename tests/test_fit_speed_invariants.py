@@ -121,5 +121,7 @@ def test_idle_cores_leave_out_the_busy_ones(monkeypatch: pytest.MonkeyPatch) -> 
     assert idle_cores() == cores
     monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 0.0, 0.0))
     assert idle_cores() == 1
-    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 1.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 0.0, 0.0))  # this process alone
+    assert idle_cores() == cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (float(cores), 0.0, 0.0))  # others on the rest
     assert idle_cores() == 1

@@ -30,12 +30,16 @@ def blas_limit(threads: int | None) -> contextlib.AbstractContextManager[object]
 
 
 def idle_cores() -> int:
-    """The cores this process may use less those busy with other work (the one-minute load
-    average, rounded), at least 1; all of them where the platform keeps no load average."""
+    """The cores this process may use less those busy with other work, at least 1; all of
+    them where the platform keeps no load average.
+
+    The one-minute load average counts this process too, which is running: so the cores
+    busy with other work are the load, rounded, less one.
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return cores
-    return max(1, cores - round(load))
+    return max(1, min(cores, cores - round(load) + 1))
