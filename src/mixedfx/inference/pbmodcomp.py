@@ -31,13 +31,12 @@ def bootstrap_lrt(small: MixedFit, large: MixedFit, nsim: int, seed: int | None)
     columns include the smaller model's (`nested_columns`); the smaller model's part is a
     selection of them.
     """
-
     check_same_data([small, large])
     warn_refits([small, large], ["model1", "model2"], stacklevel=3)
     small, large = sorted((as_ml(small), as_ml(large)), key=lambda f: f.npar)
     observed = max(small.deviance - large.deviance, 0.0)
-    columns = nested_columns(small, large)
-    draws = _null_in_larger(small, large, columns)
+    columns, terms = nested_columns(small, large)
+    draws = _null_in_larger(small, large, columns, terms)
     simulated = []
     for stream in np.random.SeedSequence(seed).spawn(nsim):
         Zty, yty = draws.draw_response_products(np.random.default_rng(stream))
@@ -61,8 +60,11 @@ def bootstrap_lrt(small: MixedFit, large: MixedFit, nsim: int, seed: int | None)
     )
 
 
-def nested_columns(small: MixedFit, large: MixedFit) -> np.ndarray:
-    """Positions of the smaller model's columns [Z X] among the larger model's.
+def nested_columns(
+    small: MixedFit, large: MixedFit
+) -> tuple[np.ndarray, list[tuple[int, list[int]]]]:
+    """Positions of the smaller model's columns [Z X] among the larger model's, and for each
+    of its terms the larger model's term and the positions of its coefficients there.
 
     Fixed-effect columns are matched by name; a random-effect term by its grouping factor
     and coefficient names, to a term of the larger model with the same factor and those
@@ -98,7 +100,7 @@ def nested_columns(small: MixedFit, large: MixedFit) -> np.ndarray:
             "the smaller model's columns differ from the larger model's of the same names; "
             "the parametric bootstrap comparison needs nested models fitted to the same data"
         )
-    return np.concatenate([*z_cols, L.q + np.array(x_cols, dtype=int)])
+    return np.concatenate([*z_cols, L.q + np.array(x_cols, dtype=int)]), terms
 
 
 def _matched_terms(small: MixedFit, large: MixedFit) -> list[tuple[int, list[int]]] | None:
@@ -122,7 +124,12 @@ def _factor(label: str) -> str:
     return re.sub(r"\.\d+$", "", label)
 
 
-def _null_in_larger(small: MixedFit, large: MixedFit, columns: np.ndarray) -> ResponseSimulator:
+def _null_in_larger(
+    small: MixedFit,
+    large: MixedFit,
+    columns: np.ndarray,
+    terms: list[tuple[int, list[int]]],
+) -> ResponseSimulator:
     """Draws from the smaller model's estimates expressed in the larger model's columns:
     its β̂ on the matched columns of X, its templates on the matched coefficients of the
     matched terms, zero elsewhere."""
@@ -130,8 +137,6 @@ def _null_in_larger(small: MixedFit, large: MixedFit, columns: np.ndarray) -> Re
     beta = np.zeros(L.p)
     beta[columns[-small.A.p :] - L.q] = small.fixef.to_numpy()
     templates = [np.zeros((k, k)) for k in L.ks]
-    matched = _matched_terms(small, large)
-    assert matched is not None  # `nested_columns` checked it
-    for T, (j, positions) in zip(small.layout.templates(small.theta), matched):
+    for T, (j, positions) in zip(small.layout.templates(small.theta), terms):
         templates[j][np.ix_(positions, positions)] = T
     return ResponseSimulator.of(large.A, beta, small.sigma, templates)
