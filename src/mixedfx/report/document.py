@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mixedfx.report.protocol import ReportedMixedFit
+from mixedfx.report.summary_data import ReportedMixedFit
 
 
 def lmer_document(fit: ReportedMixedFit) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """What the reports read of a fit: the presentation's view, which imports no result class.
 
 `mixedfx.models` builds results and asks `report` to lay them out; the reports see a fit
-through these protocols only, so the dependency runs one way.
+through these protocols only, so the dependency runs one way.  A mixed model's summary
+reads `report.summary_data.ReportedMixedFit`, which extends the inference protocol; this
+module stays light for the linear model's summary.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import pandas as pd
 
 if TYPE_CHECKING:  # types only: building a linear model's summary imports no inference
     from mixedfx.formula import MixedFormula
-    from mixedfx.inference.ftest import DDF
-    from mixedfx.optimize import OptSummary
 
 
 class FStatistic(NamedTuple):
@@ -53,57 +53,6 @@ class ReportedFit(Protocol):
 
     @property
     def df_resid(self) -> int: ...
-
-
-class ReportedMixedFit(ReportedFit, Protocol):
-    """What lme4's summary of a mixed model shows."""
-
-    @property
-    def method(self) -> str: ...
-
-    @property
-    def objective(self) -> float: ...
-
-    @property
-    def aic(self) -> float: ...
-
-    @property
-    def bic(self) -> float: ...
-
-    @property
-    def loglik(self) -> float: ...
-
-    @property
-    def deviance(self) -> float: ...
-
-    @property
-    def theta(self) -> np.ndarray: ...
-
-    @property
-    def vcov(self) -> pd.DataFrame: ...
-
-    @property
-    def varcorr(self) -> pd.DataFrame: ...
-
-    @property
-    def ngroups(self) -> dict[str, int]: ...
-
-    @property
-    def group_names(self) -> tuple[str, ...]: ...
-
-    @property
-    def term_names(self) -> tuple[tuple[str, ...], ...]: ...
-
-    @property
-    def covariances(self) -> list[np.ndarray]: ...
-
-    @property
-    def is_singular(self) -> bool: ...
-
-    @property
-    def optinfo(self) -> OptSummary: ...
-
-    def coef_table(self, ddf: DDF = "satterthwaite") -> pd.DataFrame: ...
 
 
 class ReportedOlsFit(ReportedFit, Protocol):

@@ -8,14 +8,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from mixedfx.inference.ftest import DDF
+from mixedfx.inference.protocol import MixedFit
 from mixedfx.pls.covariance import sd_and_corr
-from mixedfx.report.protocol import ReportedMixedFit
+from mixedfx.report.protocol import ReportedFit
+
+
+class ReportedMixedFit(ReportedFit, MixedFit, Protocol):
+    """What lme4's summary of a mixed model shows: the fit as inference sees it, with its
+    variance components and coefficient tests."""
+
+    @property
+    def varcorr(self) -> pd.DataFrame: ...
+
+    @property
+    def ngroups(self) -> dict[str, int]: ...
+
+    @property
+    def is_singular(self) -> bool: ...
+
+    def coef_table(self, ddf: DDF = "satterthwaite") -> pd.DataFrame: ...
+
 
 Summary = TypeVar("Summary", bound="LmerSummaryData")
 
