@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +154,22 @@ def test_ctrl_c_during_a_command_is_one_line_and_status_130(monkeypatch, capsys,
     monkeypatch.setattr(lmm, "lmer", interrupted)
     assert cli.main(["fit", SLEEP, write_files(tmp_path)["sleep"]]) == 130
     assert capsys.readouterr().err == "mixedfx: interrupted\n"
+
+
+def test_user_warnings_show_and_developer_warnings_do_not(monkeypatch, capsys, tmp_path):
+    """A file an interrupted import left open (ResourceWarning) or a library's deprecation
+    notice is for developers, hidden as Python hides it; a warning about the fit is shown."""
+
+    def warns(*args: object, **kwargs: object) -> None:
+        warnings.warn("an unclosed file", ResourceWarning, stacklevel=1)
+        warnings.warn("an old keyword", DeprecationWarning, stacklevel=1)
+        warnings.warn("the fit is singular", UserWarning, stacklevel=1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lmm, "lmer", warns)
+    assert cli.main(["fit", SLEEP, write_files(tmp_path)["sleep"]]) == 130
+    err = capsys.readouterr().err
+    assert err == "mixedfx: warning: the fit is singular\nmixedfx: interrupted\n"
 
 
 def test_version(capsys) -> None:

@@ -35,6 +35,9 @@ CUT_SHORT = 1  # Python's own status when a write meets a closed pipe
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 LINE_LIMIT = 500
 ERROR = "mixedfx: error: "
+# Hidden from users as Python hides them by default: a file an interrupted import left open,
+# a library's notice to its own developers.
+DEVELOPER_WARNINGS = (ResourceWarning, DeprecationWarning, PendingDeprecationWarning, ImportWarning)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         with warnings.catch_warnings():
             warnings.simplefilter("always")
+            for category in DEVELOPER_WARNINGS:
+                warnings.simplefilter("ignore", category)
             warnings.showwarning = _show_warning
             status = int(args.run(args))
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at exit
