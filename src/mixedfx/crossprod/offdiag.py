@@ -41,6 +41,12 @@ class OffDiagonal(Protocol):
         """
         ...
 
+    def schur_inner(self, N: np.ndarray, H: np.ndarray, other: OffDiagonal) -> float:
+        """⟨N, B'·blockdiag(H)·Bᵀ⟩ (the sum of elementwise products), B' = `other`, a block
+        of the same shape, H of shape (ℓ₁, k₁, k₁): the derivative of ⟨N, B H Bᵀ⟩ along B,
+        halved, which the derivative of the criterion with respect to B needs."""
+        ...
+
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         """Bᵀ v for v of shape (r,); returns shape (ℓ₁k₁,)."""
         ...
@@ -83,6 +89,9 @@ class DenseBlock:
         r = self.B.shape[0]
         return _pair_sums(self.B.reshape(r, -1, k), (N @ self.B).reshape(r, -1, k))
 
+    def schur_inner(self, N: np.ndarray, H: np.ndarray, other: OffDiagonal) -> float:
+        return float(np.vdot(N, other.right_blocks(slice(None), H) @ self.B.T))
+
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return self.B.T @ v
 
@@ -123,6 +132,10 @@ class SparseBlock:
             terms = Bt.data * NB[level * k + b, Bt.col]
             out[:, :, b] = np.bincount(Bt.row, terms, minlength=out.shape[0] * k).reshape(-1, k)
         return out
+
+    def schur_inner(self, N: np.ndarray, H: np.ndarray, other: OffDiagonal) -> float:
+        product = (sp.csr_matrix(other.matrix) @ _block_diagonal(H) @ self.B.T).tocoo()
+        return float(product.data @ N[product.row, product.col])
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return np.asarray(self.B.T @ v)
@@ -182,6 +195,9 @@ class PatternBlock:
         c = np.asarray(B.T @ w).reshape(-1, k)
         half += last[:, :, None] * c[:, None, :]
         return half + np.swapaxes(half, 1, 2)
+
+    def schur_inner(self, N: np.ndarray, H: np.ndarray, other: OffDiagonal) -> float:
+        return self.sparse.schur_inner(N, H, other)
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         return self.sparse.rmatvec(v)

@@ -27,6 +27,7 @@ from mixedfx.pls.blockdiag import batched_cholesky, batched_lower_solve, congrue
 from mixedfx.pls.cholesky import BlockedCholesky, mirror_diagonal_blocks, scale_rows
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
+from mixedfx.pls.evaluated import Evaluated
 from mixedfx.pls.gradient import Tape, deviance_gradient
 
 
@@ -52,12 +53,12 @@ class BlockedEvaluation:
 
     def value_and_gradient(
         self, theta: np.ndarray, criterion: Criterion, sigma: float | None = None
-    ) -> tuple[float, np.ndarray, float] | None:
+    ) -> Evaluated | None:
         tape = self._forward(theta, criterion, sigma)
         if tape is None:
             return None
-        gradient = deviance_gradient(self.A, self.layout, tape)
-        return criterion.at(tape.chol, sigma), gradient, tape.chol.pwrss
+        gradient, adjoint = deviance_gradient(self.A, self.layout, tape)
+        return Evaluated(criterion.at(tape.chol, sigma), gradient, tape.chol.pwrss, adjoint)
 
     def _forward(
         self, theta: np.ndarray, criterion: Criterion | None, sigma: float | None = None

@@ -21,6 +21,8 @@ O(s³) dense work loses to the blocked method's, which grows only with the level
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.linalg import lapack
 
@@ -28,6 +30,7 @@ from mixedfx.crossprod.products import CrossProducts
 from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
+from mixedfx.pls.evaluated import Evaluated
 
 
 class DenseEvaluation:
@@ -60,9 +63,9 @@ class DenseEvaluation:
 
     def value_and_gradient(
         self, theta: np.ndarray, criterion: Criterion, sigma: float | None = None
-    ) -> tuple[float, np.ndarray, float] | None:
-        """The criterion (profiled over σ, or at `sigma`), ∂d/∂θ (shape (nθ,)) and r² at θ;
-        None when M is not positive definite.
+    ) -> Evaluated | None:
+        """The criterion (profiled over σ, or at `sigma`), ∂d/∂θ (shape (nθ,)), r² and ∂d/∂A
+        at θ; None when M is not positive definite.
 
         With L⁻¹ from the factor, M̄ = L⁻ᵀ D L⁻¹, D = diag(1 on the first m rows, c on the
         last): the first part is the derivative of log|M[:m, :m]|, whose inverse is the product
@@ -84,9 +87,11 @@ class DenseEvaluation:
         weights[-1] = np.sqrt(pwrss * criterion.pwrss_weight(pwrss, n, p, sigma))
         P = lapack.dtrtri(U, lower=0)[0].T  # L⁻¹ (lower; U is clean, so is its inverse)
         P *= weights[:, None]
-        G = FLambda @ (P.T @ P)
+        Mbar = P.T @ P
+        G = FLambda @ Mbar
         gradient = np.bincount(self.which, weights=G.flat[self.positions], minlength=theta.size)
-        return value, 2.0 * gradient, pwrss
+        adjoint = DenseAdjoint(self.Lambda @ Mbar @ self.Lambda.T, self.first_blocks)
+        return Evaluated(value, 2.0 * gradient, pwrss, adjoint)
 
     def _scaled(self, theta: np.ndarray) -> np.ndarray:
         """A Λ̃ at θ, shape (s, s)."""
@@ -112,6 +117,19 @@ class DenseEvaluation:
             self.structure.p,
             self.n,
         )
+
+
+@dataclass(frozen=True)
+class DenseAdjoint:
+    """∂d/∂A = Λ̃ M̄ Λ̃ᵀ (shape (s, s)) with A as one dense symmetric matrix, and the flat
+    positions of its first term's diagonal blocks (`_block_positions`)."""
+
+    Abar: np.ndarray
+    first_blocks: np.ndarray
+
+    def inner(self, other: CrossProducts) -> float:
+        """⟨∂d/∂A, A'⟩ over every entry of the dense A' (`ProductsAdjoint`)."""
+        return float(np.vdot(self.Abar, _assemble(other, self.first_blocks)))
 
 
 def _assemble(A: CrossProducts, first_blocks: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.dense import DenseEvaluation
+from mixedfx.pls.evaluated import Evaluated
 from mixedfx.pls.threads import blas_limit, idle_cores
 
 # Below this many rows of M an evaluation runs its BLAS calls on one thread: between many
@@ -102,11 +103,18 @@ class ProfiledDeviance:
 
         Where M is not positive definite the value is inf and the gradient NaN.
         """
-        self.evaluations += 1
-        out = self._evaluation.value_and_gradient(np.asarray(theta, dtype=float), self.criterion)
+        out = self.evaluated(theta)
         if out is None:
             return np.inf, np.full(len(theta), np.nan)
-        return out[0], out[1]
+        return out.value, out.gradient
+
+    def evaluated(self, theta: np.ndarray, sigma: float | None = None) -> Evaluated | None:
+        """The criterion at θ (profiled over σ, or at `sigma`) with its derivatives, among
+        them ∂d/∂A; one evaluation.  None where M is not positive definite."""
+        self.evaluations += 1
+        return self._evaluation.value_and_gradient(
+            np.asarray(theta, dtype=float), self.criterion, sigma
+        )
 
     def value_and_gradients_at(
         self, theta: np.ndarray, sigma: float
@@ -116,13 +124,11 @@ class ProfiledDeviance:
 
         Where M is not positive definite the value is inf and the gradients NaN.
         """
-        self.evaluations += 1
-        theta = np.asarray(theta, dtype=float)
-        out = self._evaluation.value_and_gradient(theta, self.criterion, sigma)
+        out = self.evaluated(theta, sigma)
         if out is None:
             return np.inf, np.full(len(theta), np.nan), np.nan
-        value, gradient, pwrss = out
-        return value, gradient, self.criterion.sigma_gradient(pwrss, self.A.n, self.A.p, sigma)
+        sigma_gradient = self.criterion.sigma_gradient(out.pwrss, self.A.n, self.A.p, sigma)
+        return out.value, out.gradient, sigma_gradient
 
     def factor(self, theta: np.ndarray) -> BlockedCholesky | None:
         """The blocked Cholesky factor at θ, or None when M is not positive definite.
@@ -146,6 +152,6 @@ class Evaluation(Protocol):
 
     def value_and_gradient(
         self, theta: np.ndarray, criterion: Criterion, sigma: float | None = None
-    ) -> tuple[float, np.ndarray, float] | None:
-        """The criterion (profiled over σ, or at `sigma`), its gradient and r²."""
+    ) -> Evaluated | None:
+        """The criterion (profiled over σ, or at `sigma`) with its derivatives."""
         ...

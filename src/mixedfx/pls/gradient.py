@@ -66,8 +66,10 @@ class Tape:
     sigma: float | None = None
 
 
-def deviance_gradient(A: CrossProducts, layout: ThetaLayout, tape: Tape) -> np.ndarray:
-    """∂d/∂θ at the tape's θ; shape (nθ,).
+def deviance_gradient(
+    A: CrossProducts, layout: ThetaLayout, tape: Tape
+) -> tuple[np.ndarray, BlockedAdjoint]:
+    """∂d/∂θ at the tape's θ, shape (nθ,), and ∂d/∂A (`BlockedAdjoint`).
 
     Parameters
     ----------
@@ -98,7 +100,44 @@ def deviance_gradient(A: CrossProducts, layout: ThetaLayout, tape: Tape) -> np.n
         scale_rows(Nbar.T, rows, T.T)
     Hbar = -A.B.quadratic_blocks(Nbar, layout.ks[0])
     grads[0] = _first_term_gradient(A.A11, chol.templates[0], chol.L11, tape.H1, Hbar)
-    return layout.flatten(grads)
+    return layout.flatten(grads), BlockedAdjoint(A, tape.H1, Hbar, Nbar)
+
+
+@dataclass(frozen=True)
+class BlockedAdjoint:
+    """∂d/∂A at θ, held as the adjoints the reverse pass computed (see the module notes).
+
+    With A's blocks as the variables (A11, B and R; B not repeated above the diagonal),
+
+        Ā11_g = H_g − H_g H̄_g H_g,   B̄ = −2 N̄ B blockdiag(H),   R̄ = N̄,
+
+    from log|S_g| and H_g's dependence on A11_g, and from N = R − B·blockdiag(H)·Bᵀ.  A
+    criterion over cross-products that depend on other parameters, A(δ) = Σ_s w_s(δ) A_s
+    (a residual variance per stratum of rows), differentiates through `inner`.
+
+    Attributes
+    ----------
+    A
+        The cross-products the criterion was evaluated on.
+    H1, Hbar
+        Shape (ℓ₁, k₁, k₁): H_g and H̄_g.
+    Nbar
+        Shape (r, r), symmetric: N̄.
+    """
+
+    A: CrossProducts
+    H1: np.ndarray
+    Hbar: np.ndarray
+    Nbar: np.ndarray
+
+    def inner(self, other: CrossProducts) -> float:
+        """⟨∂d/∂A, A'⟩, the derivative of d along A' (cross-products of the same structure):
+        Σ_g ⟨Ā11_g, A'11_g⟩ + ⟨B̄, B'⟩ + ⟨R̄, R'⟩, with ⟨B̄, B'⟩ = −2 ⟨N̄, B'·blockdiag(H)·Bᵀ⟩."""
+        H = self.H1
+        A11bar = H - H @ self.Hbar @ H
+        first = float(np.einsum("gab,gab->", A11bar, other.A11))
+        cross = self.A.B.schur_inner(self.Nbar, H, other.B)
+        return first + float(np.vdot(self.Nbar, other.R)) - 2.0 * cross
 
 
 def _factor_adjoint(L: np.ndarray, m: int, weight: float) -> np.ndarray:
