@@ -4,6 +4,10 @@
 (evaluation counts, the dense or blocked evaluation's buffers) around immutable
 cross-products, and evaluates one `Criterion` (ML or REML).  Nothing here touches an
 n-length array.
+
+With prior weights the factor is that of the scaled rows (`mixedfx.crossprod.products`), and
+the criterion of y is the scaled rows' less Σ log wᵢ (`CrossProducts.log_weights`), a constant
+in θ and σ: it moves the values, not the gradients.
 """
 
 from __future__ import annotations
@@ -95,7 +99,12 @@ class ProfiledDeviance:
         chol = self.factor(theta)
         if chol is None:
             return np.inf
-        return self.criterion.at(chol)
+        return self.at(chol)
+
+    def at(self, chol: BlockedCholesky, sigma: float | None = None) -> float:
+        """The criterion at a factor of these cross-products, profiled over σ or at `sigma`,
+        with the weights' term."""
+        return self.criterion.at(chol, sigma) - self.A.log_weights
 
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """d(θ) and ∂d/∂θ (shape (nθ,)), the gradient by `mixedfx.pls.gradient`; one evaluation.
@@ -106,7 +115,7 @@ class ProfiledDeviance:
         out = self._evaluation.value_and_gradient(np.asarray(theta, dtype=float), self.criterion)
         if out is None:
             return np.inf, np.full(len(theta), np.nan)
-        return out[0], out[1]
+        return out[0] - self.A.log_weights, out[1]
 
     def value_and_gradients_at(
         self, theta: np.ndarray, sigma: float
@@ -122,7 +131,8 @@ class ProfiledDeviance:
         if out is None:
             return np.inf, np.full(len(theta), np.nan), np.nan
         value, gradient, pwrss = out
-        return value, gradient, self.criterion.sigma_gradient(pwrss, self.A.n, self.A.p, sigma)
+        d_sigma = self.criterion.sigma_gradient(pwrss, self.A.n, self.A.p, sigma)
+        return value - self.A.log_weights, gradient, d_sigma
 
     def factor(self, theta: np.ndarray) -> BlockedCholesky | None:
         """The blocked Cholesky factor at θ, or None when M is not positive definite.
