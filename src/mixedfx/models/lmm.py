@@ -186,6 +186,11 @@ class LinearMixedModel:
         """Complete rows left out of the fit because their prior weight is 0."""
         return self.frame.n_zero_weight
 
+    @property
+    def weights_label(self) -> str | None:
+        """How the prior weights were given: their column's name, ``"(array)"``, or None."""
+        return self.frame.weights_label
+
     @cached_property
     def weights(self) -> np.ndarray:
         """Prior weights of the rows used, shape (n,), read-only (ones without weights), as
