@@ -205,9 +205,7 @@ def _diagonal_blocks(term: RandomTerm, rows: slice, design: Design) -> np.ndarra
 
 def _sparse_products(design: Design, rows: slice) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """WᵀZ₁ and WᵀW (both sparse) of the given rows, W = [Z₂ … Z_m X y], rows scaled by √w."""
-    dense = np.column_stack(
-        [_scaled(design.fixed.X, design, rows), design.weighted_response[rows]]
-    )
+    dense = np.column_stack([_scaled(design.fixed.X, design, rows), design.weighted_response[rows]])
     W = sp.hstack(
         [*(term_matrix(t, rows, design) for t in design.terms[1:]), sp.csr_matrix(dense)],
         format="csr",

@@ -86,7 +86,9 @@ def row_arguments(data: pd.DataFrame, weights: RowValues, offset: RowValues) -> 
     return RowArguments(w, o, label)
 
 
-def with_offset_column(formula: MixedFormula, data: pd.DataFrame, offset: RowValues) -> MixedFormula:
+def with_offset_column(
+    formula: MixedFormula, data: pd.DataFrame, offset: RowValues
+) -> MixedFormula:
     """`formula` with ``offset(column)`` added when `offset` names a column of `data`, so that
     the frame treats its missing values and new data supply it as for an offset term."""
     if not isinstance(offset, str):
