@@ -28,6 +28,8 @@ from mixedfx.errors import (
     RefitWarning,
     SingularFitWarning,
     UnknownColumnError,
+    WeightsWarning,
+    ZeroWeightsWarning,
 )
 
 if TYPE_CHECKING:
@@ -102,6 +104,8 @@ __all__ = [
     "RefitWarning",
     "SingularFitWarning",
     "UnknownColumnError",
+    "WeightsWarning",
+    "ZeroWeightsWarning",
     "__version__",
     "anova",
     "bootstrap",

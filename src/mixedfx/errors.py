@@ -96,6 +96,14 @@ class MissingValuesWarning(MixedFxWarning):
     """Rows with missing values were removed before fitting."""
 
 
+class WeightsWarning(MixedFxWarning):
+    """Prior weights were left out of a computation, or rows of weight 0 out of the fit."""
+
+
+class ZeroWeightsWarning(WeightsWarning):
+    """Rows of prior weight 0 were left out of the fit."""
+
+
 class InterruptedBootstrapWarning(MixedFxWarning):
     """A bootstrap was interrupted (Ctrl-C): its results use only the replicates completed."""
 

@@ -1,6 +1,12 @@
 """Stage 4, cross-products: the blocks of A = [Z X y]ᵀ[Z X y], the only stage that reads all rows.
 
 Here y is the response less the offset (`Design.y_minus_offset`), the part Xβ + Zb models.
+With prior weights w every row of [Z X y] is scaled by √wᵢ first, so that A = [Z X y]ᵀW[Z X y]
+and the residuals of the scaled rows have the common variance σ²: every stage after this one
+is the unweighted one on the scaled rows.  Only the likelihood gains a term, −Σ log wᵢ
+(`CrossProducts.log_weights`), the log-Jacobian from the scaled rows back to y (lme4's
+``ldW``).  A residual variance per stratum of rows is the same mechanism: with weights
+1/δ_s² on stratum s, A(δ) = Σ_s A_s / δ_s² and log_weights = −Σ_s n_s log δ_s².
 
 The columns are split as [Z₁ | W] with W = [Z₂ … Z_m X y] (r columns):
 
@@ -51,7 +57,9 @@ class CrossProducts:
         Which rows and columns belong to which term (`TermStructure`).
     sums
         Shape (p,): the column sums of X, 1ᵀX (the mean of a linear predictor without the
-        rows).
+        rows), unweighted.
+    log_weights
+        Σ log wᵢ over the rows (0 for unit weights): the criteria subtract it.
     """
 
     A11: np.ndarray
@@ -60,6 +68,7 @@ class CrossProducts:
     n: int
     structure: TermStructure
     sums: np.ndarray
+    log_weights: float = 0.0
 
     @property
     def p(self) -> int:
@@ -110,6 +119,7 @@ class CrossProducts:
             self.n + other.n,
             self.structure,
             self.sums + other.sums,
+            self.log_weights + other.log_weights,
         )
 
 
@@ -124,7 +134,7 @@ def cross_products(
     Parameters
     ----------
     design
-        The model's columns, n rows.
+        The model's columns, n rows, with their prior weights (each row scaled by √wᵢ).
     chunk_rows
         Rows per chunk: bounds the memory of the per-chunk products.
     dense
@@ -143,7 +153,7 @@ def cross_products(
     sums = np.zeros(design.p)
     for start in range(0, design.n, chunk_rows):
         rows = slice(start, min(start + chunk_rows, design.n))
-        A11 += _diagonal_blocks(first, rows)
+        A11 += _diagonal_blocks(first, rows, design)
         B_rows, R_rows = products(design, rows)
         B = B_rows if B is None else B + B_rows
         R = R_rows if R is None else R + R_rows
@@ -153,12 +163,24 @@ def cross_products(
         tuple(t.k for t in design.terms), tuple(t.nlevels for t in design.terms), design.p
     )
     R = R if isinstance(R, np.ndarray) else R.toarray()  # summed sparse: mostly diagonal
-    return CrossProducts(A11, off_diagonal(B, first.k), R, design.n, structure, sums)
+    B = off_diagonal(B, first.k)
+    return CrossProducts(A11, B, R, design.n, structure, sums, design.log_weights)
 
 
-def term_matrix(term: RandomTerm, rows: slice = slice(None)) -> sp.csr_matrix:
-    """Z_j for the given rows as a CSR matrix (rows × ℓk): k non-zeros per row."""
-    z = term.z[rows]
+def _scaled(values: np.ndarray, design: Design, rows: slice) -> np.ndarray:
+    """Rows of `values` (shape (n,) or (n, c)) times √w: the rows the products are of."""
+    if design.sqrt_weights is None:
+        return values[rows]
+    root = design.sqrt_weights[rows]
+    return values[rows] * (root if values.ndim == 1 else root[:, None])
+
+
+def term_matrix(
+    term: RandomTerm, rows: slice = slice(None), design: Design | None = None
+) -> sp.csr_matrix:
+    """Z_j for the given rows as a CSR matrix (rows × ℓk): k non-zeros per row; its rows
+    scaled by √w with the `design`'s weights."""
+    z = term.z[rows] if design is None else _scaled(term.z, design, rows)
     refs = term.factor.refs[rows]
     m, k = z.shape
     cols = (refs[:, None] * k + np.arange(k)[None, :]).ravel()
@@ -166,30 +188,33 @@ def term_matrix(term: RandomTerm, rows: slice = slice(None)) -> sp.csr_matrix:
     return sp.csr_matrix((z.ravel(), cols, indptr), shape=(m, term.q))
 
 
-def _diagonal_blocks(term: RandomTerm, rows: slice) -> np.ndarray:
-    """Σ over rows of level g of z zᵀ, for every level: shape (ℓ, k, k)."""
+def _diagonal_blocks(term: RandomTerm, rows: slice, design: Design) -> np.ndarray:
+    """Σ over rows of level g of w z zᵀ, for every level: shape (ℓ, k, k)."""
     z = term.z[rows]
     refs = term.factor.refs[rows]
+    w = None if design.weights is None else design.weights[rows]
     k = term.k
     out = np.empty((term.nlevels, k, k))
     for a in range(k):
         for b in range(a, k):
-            out[:, a, b] = np.bincount(refs, weights=z[:, a] * z[:, b], minlength=term.nlevels)
+            zz = z[:, a] * z[:, b] if w is None else w * z[:, a] * z[:, b]
+            out[:, a, b] = np.bincount(refs, weights=zz, minlength=term.nlevels)
             out[:, b, a] = out[:, a, b]
     return out
 
 
 def _sparse_products(design: Design, rows: slice) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """WᵀZ₁ and WᵀW (both sparse) of the given rows, W = [Z₂ … Z_m X y]."""
-    dense = np.column_stack([design.fixed.X[rows], design.y_minus_offset[rows]])
+    """WᵀZ₁ and WᵀW (both sparse) of the given rows, W = [Z₂ … Z_m X y], rows scaled by √w."""
+    dense = np.column_stack([_scaled(design.fixed.X, design, rows), design.weighted_response[rows]])
     W = sp.hstack(
-        [*(term_matrix(t, rows) for t in design.terms[1:]), sp.csr_matrix(dense)], format="csr"
+        [*(term_matrix(t, rows, design) for t in design.terms[1:]), sp.csr_matrix(dense)],
+        format="csr",
     )
-    return (W.T @ term_matrix(design.terms[0], rows)).tocsr(), (W.T @ W).tocsr()
+    return (W.T @ term_matrix(design.terms[0], rows, design)).tocsr(), (W.T @ W).tocsr()
 
 
 def _dense_products(design: Design, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-    """WᵀZ₁ and WᵀW of the given rows from the dense columns C = [Z₁ W]."""
+    """WᵀZ₁ and WᵀW of the given rows from the dense columns C = [Z₁ W], rows scaled by √w."""
     n = rows.stop - rows.start
     q1 = design.terms[0].q
     C = np.zeros((n, q1 + sum(t.q for t in design.terms[1:]) + design.p + 1))
@@ -200,5 +225,7 @@ def _dense_products(design: Design, rows: slice) -> tuple[np.ndarray, np.ndarray
         start += t.q
     C[:, start:-1] = design.fixed.X[rows]
     C[:, -1] = design.y_minus_offset[rows]
+    if design.sqrt_weights is not None:
+        C *= design.sqrt_weights[rows, None]
     WtC = C[:, q1:].T @ C
     return WtC[:, :q1], WtC[:, q1:]

@@ -42,25 +42,51 @@ class Design:
         The random-effects terms in lme4's order (`lme4_term_order`): the first has the most
         levels, so that the first diagonal block of the factor is the biggest and block
         diagonal.
+    weights
+        Shape (n,): prior weights w, all > 0 (row i's residual variance is σ²/wᵢ); None for
+        unit weights.
     response_digest
-        `fingerprint` of y, taken with the rows so that comparisons never need them again.
+        `fingerprint` of y (and of the weights), taken with the rows so that comparisons never
+        need them again.
     """
 
     y: np.ndarray
     fixed: FixedDesign
     offset: Offset
     terms: tuple[RandomTerm, ...]
+    weights: np.ndarray | None = None
     response_digest: str = field(init=False, repr=False)
 
     @cached_property
     def y_minus_offset(self) -> np.ndarray:
         """Shape (n,): y − offset, the part of the response that Xβ + Zb models (the response
         itself without an offset)."""
-        if self.offset.columns is None:
+        if not self.offset.present:
             return self.y
         out = self.y - self.offset.values
         read_only(out)
         return out
+
+    @cached_property
+    def sqrt_weights(self) -> np.ndarray | None:
+        """Shape (n,): √w, the factor each row of [Z X y] is scaled by; None for unit weights."""
+        if self.weights is None:
+            return None
+        out = np.sqrt(self.weights)
+        read_only(out)
+        return out
+
+    @property
+    def log_weights(self) -> float:
+        """Σ log wᵢ: the weighted rows' density differs from y's by this log-Jacobian."""
+        return 0.0 if self.weights is None else float(np.log(self.weights).sum())
+
+    @property
+    def weighted_response(self) -> np.ndarray:
+        """Shape (n,): √w (y − offset), the response column of the cross-products."""
+        if self.sqrt_weights is None:
+            return self.y_minus_offset
+        return self.sqrt_weights * self.y_minus_offset
 
     @property
     def n(self) -> int:
@@ -71,7 +97,8 @@ class Design:
         return self.fixed.X.shape[1]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "response_digest", fingerprint(self.y))
+        data = self.y if self.weights is None else np.concatenate([self.y, self.weights])
+        object.__setattr__(self, "response_digest", fingerprint(data))
 
     def linear_predictor(self, beta: np.ndarray, b: list[np.ndarray] | None) -> np.ndarray:
         """Xβ + Zb + offset over the rows, shape (n,); without Zb when `b` is None.
@@ -104,7 +131,7 @@ def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
         )
     y = response_vector(formula.response_term, frame.data)
     fixed = fixed_design(formula.fixed, frame.data)
-    known = offset(formula, frame.data)
+    known = offset(formula, frame.data, frame.offset)
     terms = [random_term(bar, frame.data) for bar in formula.random]
     for term in terms:
         check_term(term, frame.nobs)
@@ -114,8 +141,10 @@ def build_design(formula: MixedFormula, frame: ModelFrame) -> Design:
             "and the variance components; use more data or fewer predictors"
         )
     order = lme4_term_order([t.nlevels for t in terms])
-    read_only(y, fixed.X, known.values, *(t.z for t in terms), *(t.factor.refs for t in terms))
-    return Design(y, fixed, known, tuple(terms[i] for i in order))
+    weights = frame.weights
+    arrays = (y, fixed.X, known.values, *(t.z for t in terms), *(t.factor.refs for t in terms))
+    read_only(*arrays, *(() if weights is None else (weights,)))
+    return Design(y, fixed, known, tuple(terms[i] for i in order), weights)
 
 
 def lme4_term_order(nlevels: list[int]) -> list[int]:

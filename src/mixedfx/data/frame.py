@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from formulaic.parser.types import Factor
 
 from mixedfx.data.scan import check_finite, check_kinds, logical_columns, model_types, scan_columns
-from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError
+from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError, ZeroWeightsWarning
 from mixedfx.formula import MixedFormula
 from mixedfx.formula.rsyntax import CONTEXT_NAMES, expression_variables, parsed
 from mixedfx.messages import nearest, quote, quote_list
+
+if TYPE_CHECKING:
+    from mixedfx.data.weights import RowArguments
 
 
 @dataclass(frozen=True)
@@ -34,15 +38,27 @@ class ModelFrame:
     rows
         Shape (n,): positions (0-based) of the kept rows in the caller's data frame.
     n_dropped
-        Number of rows removed because a used variable was missing.
+        Number of rows removed because a used variable (or an array offset) was missing.
     logical
         The boolean columns read as factors; new data get the same reading.
+    weights
+        Shape (n,): the kept rows' prior weights, all > 0; None for unit weights.
+    offset
+        Shape (n,): the kept rows' array offset (`RowArguments.offset`); None without.
+    n_zero_weight
+        Number of complete rows left out because their weight is 0.
+    weights_label
+        The weights' column name, or ``"(array)"``; None without weights.
     """
 
     data: pd.DataFrame
     rows: np.ndarray
     n_dropped: int
     logical: tuple[str, ...] = ()
+    weights: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    n_zero_weight: int = 0
+    weights_label: str | None = None
 
     @property
     def nobs(self) -> int:
@@ -119,8 +135,11 @@ def check_columns(data: pd.DataFrame, columns: list[str], role: str) -> None:
             )
 
 
-def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
-    """Select the used columns of `data` and remove rows with a missing value in any of them.
+def model_frame(
+    formula: MixedFormula, data: object, arguments: RowArguments | None = None
+) -> ModelFrame:
+    """Select the used columns of `data` and remove rows with a missing value in any of them
+    (or in an array offset of `arguments`), and rows of weight 0.
 
     Raises
     ------
@@ -134,6 +153,8 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
     -----
     MissingValuesWarning
         When rows were removed, with their number.
+    ZeroWeightsWarning
+        When rows of weight 0 were left out, with their number.
     """
     data = as_pandas(data)
     columns = used_variables(formula)
@@ -143,6 +164,9 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
     scan = scan_columns(data, columns)
     grouping = grouping_columns(formula)
     check_kinds(scan, grouping)
+    if arguments is not None and arguments.offset is not None:
+        scan = replace(scan, complete=scan.complete & ~np.isnan(arguments.offset))
+        columns = [*columns, "offset"]
     n_dropped = len(data) - int(scan.complete.sum())
     if n_dropped == len(data):
         raise DataError(
@@ -156,10 +180,49 @@ def model_frame(formula: MixedFormula, data: object) -> ModelFrame:
             MissingValuesWarning,
             stacklevel=3,
         )
-    kept = _copy_rows(data, columns, scan.complete, n_dropped)
+    complete = scan.complete & _positive_weights(arguments, scan.complete)
+    used = [c for c in columns if c in data.columns]
+    kept = _copy_rows(data, used, complete, len(data) - int(complete.sum()))
     logical = logical_columns(scan, computed_columns(formula))
     typed = model_types(kept, scan, logical, labels_only(formula))
-    return ModelFrame(typed, np.flatnonzero(scan.complete), n_dropped, logical)
+    rows = np.flatnonzero(complete)
+    if arguments is None:
+        return ModelFrame(typed, rows, n_dropped, logical)
+    return ModelFrame(
+        typed,
+        rows,
+        n_dropped,
+        logical,
+        weights=None if arguments.weights is None else arguments.weights[rows],
+        offset=None if arguments.offset is None else arguments.offset[rows],
+        n_zero_weight=int(scan.complete.sum()) - rows.size,
+        weights_label=arguments.weights_label,
+    )
+
+
+def _positive_weights(arguments: RowArguments | None, complete: np.ndarray) -> np.ndarray | bool:
+    """Where the weight is positive (True without weights); warns of the complete rows of
+    weight 0, which leave the likelihood (lme4 keeps them and reports a log-likelihood of −∞).
+
+    Raises
+    ------
+    DataError
+        When no complete row has a positive weight.
+    """
+    zero = None if arguments is None else arguments.zero_weight
+    if zero is None:
+        return True
+    count = int((zero & complete).sum())
+    if count == int(complete.sum()):
+        raise DataError("every complete row has weight 0; a fit needs rows of positive weight")
+    if count:
+        warnings.warn(
+            f"{count} of {int(complete.sum())} complete rows have weight 0 and were left out "
+            "of the fit (nobs, the likelihood and the fitted values are of the other rows)",
+            ZeroWeightsWarning,
+            stacklevel=4,
+        )
+    return ~zero
 
 
 def grouping_columns(formula: MixedFormula) -> set[str]:

@@ -23,6 +23,12 @@ solved for the residual's entry.
 With S̃ = P̂ − K̂ᵀK̂ (P̂ block structured, K̂ of q_rest rows), tr(S̃ D_i S̃ D_j) =
 tr(P̂D_iP̂D_j) − 2 tr(K̂D_iP̂D_jK̂ᵀ) + ⟨K̂D_iK̂ᵀ, K̂D_jK̂ᵀ⟩: the first term's block of P̂ is block
 diagonal, so the work is O(q_rest² q) and the memory O(q_rest q), never n or q².
+
+Prior weights: pbkrtest (and lmerTest, which calls it) builds V = ZGZᵀ + σ²I from the
+unweighted rows, leaving the weights out, while Φ is lme4's weighted ``vcov(m)``.  To give
+their numbers, a weighted fit passes its unweighted cross-products here (`V_products`); the
+result is then pbkrtest's, not a Kenward–Roger adjustment of the weighted model (with equal
+weights c it changes with c).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from functools import cached_property
 
 import numpy as np
 
+from mixedfx.crossprod.products import CrossProducts
 from mixedfx.distributions import f_sf
 from mixedfx.inference.contrast_test import ContrastTest
 from mixedfx.inference.protocol import AdjustedCovariance, MixedFit
@@ -208,13 +215,25 @@ class KenwardRoger:
     PhiA: np.ndarray
 
 
-def compute_kenward_roger(fit: MixedFit) -> KenwardRoger:
-    """Φ, P_i, Ω and Φ_A from the cross-products (see the module notes)."""
+def compute_kenward_roger(fit: MixedFit, V_products: CrossProducts | None = None) -> KenwardRoger:
+    """Φ, P_i, Ω and Φ_A from the cross-products (see the module notes).
+
+    Parameters
+    ----------
+    fit
+        A REML fit; Φ is its vcov.
+    V_products
+        The cross-products V is built from at the fit's θ̂ and σ̂: the fit's own by default;
+        for a weighted fit, pbkrtest's choice, the unweighted ones.
+    """
     if fit.criterion != REML():
         raise ValueError(
             "Kenward-Roger needs a REML fit (as pbkrtest and lmerTest); refit with reml=True"
         )
-    marginal = MarginalProducts(fit.A, fit.chol)
+    chol = fit.chol if V_products is None else fit.deviance_function(V_products).factor(fit.theta)
+    if chol is None:
+        raise FloatingPointError(f"the model cannot be evaluated at θ = {fit.theta}")
+    marginal = MarginalProducts(fit.A if V_products is None else V_products, chol)
     params = random_parameters(fit)
     random = RandomQuantities(marginal, params)
     c = np.array([x.value for x in params])

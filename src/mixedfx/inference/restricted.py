@@ -117,7 +117,7 @@ class Restricted:
         chol = self.objective.factor(self.E @ x)
         if chol is None or not sigma > 0:
             return np.inf
-        return self.objective.criterion.at(chol, sigma)
+        return self.objective.at(chol, sigma)
 
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         theta = self.E @ x

@@ -76,13 +76,13 @@ class MixedEstimate:
 
     @property
     def objective(self) -> float:
-        """The minimized criterion."""
-        return self.criterion.at(self.chol)
+        """The minimized criterion (with the weights' term −Σ log wᵢ, as lme4's)."""
+        return self.criterion.at(self.chol) - self.A.log_weights
 
     @property
     def deviance(self) -> float:
         """The ML deviance −2 log L at θ̂ (for a REML fit, at the REML estimates)."""
-        return ML().at(self.chol)
+        return ML().at(self.chol) - self.A.log_weights
 
     @property
     def is_singular(self) -> bool:

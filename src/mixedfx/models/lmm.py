@@ -20,7 +20,8 @@ from mixedfx.crossprod.products import CrossProducts, cross_products
 from mixedfx.data.design import Design, build_design
 from mixedfx.data.fixed_terms import FixedTerm, fixed_terms, full_coding
 from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
-from mixedfx.errors import ConvergenceWarning, SingularFitWarning
+from mixedfx.data.weights import RowValues, row_arguments, with_offset_column
+from mixedfx.errors import ConvergenceWarning, SingularFitWarning, WeightsWarning
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
 from mixedfx.models.estimate import MixedEstimate, fit_cross_products
@@ -50,6 +51,8 @@ def lmer(
     data: pd.DataFrame,
     *,
     reml: bool = True,
+    weights: RowValues = None,
+    offset: RowValues = None,
     optimizer: OptimizerOptions | None = None,
     safe: bool = False,
 ) -> LinearMixedModel:
@@ -68,6 +71,15 @@ def lmer(
         are removed and counted.
     reml
         Fit by REML (default, as lme4) or, if False, by maximum likelihood.
+    weights
+        Prior weights, lme4's ``weights``: a column name or N numbers in the data's row order;
+        row i's residual variance is σ²/wᵢ.  Finite and ≥ 0; rows of weight 0 are left out
+        of the fit, with a `ZeroWeightsWarning` counting them.
+    offset
+        A known part of the linear predictor, lme4's ``offset``: a column name (the same as an
+        ``offset(column)`` term: new data supply it) or N numbers in the data's row order (new
+        data cannot).  It adds to the formula's offset terms; rows where it is missing are
+        removed and counted as for missing data.
     optimizer
         The optimizer and its stopping rules (`OptimizerOptions`); L-BFGS-B with the exact
         gradient when omitted.
@@ -89,14 +101,15 @@ def lmer(
     """
     data = as_pandas(data)
     parsed = check_formula(formula, data.columns) if safe else parse_formula(formula, data.columns)
-    frame = model_frame(parsed, data)
+    parsed = with_offset_column(parsed, data, offset)
+    frame = model_frame(parsed, data, row_arguments(data, weights, offset))
     design = build_design(parsed, frame)
     check_design(design)
     A = cross_products(design)
-    check_fixed_effects_residual(A, design.y)
+    check_fixed_effects_residual(A, design.weighted_response)
     criterion = criterion_of(reml)
     estimate = fit_cross_products(A, criterion, optimizer or OptimizerOptions())
-    check_optimum_residual(estimate.chol, A, design.y, criterion.dof(A.n, A.p))
+    check_optimum_residual(estimate.chol, A, design.weighted_response, criterion.dof(A.n, A.p))
     fit = LinearMixedModel(parsed, frame, design, estimate)
     _warn_about(fit)
     return fit
@@ -167,6 +180,31 @@ class LinearMixedModel:
     def n_dropped(self) -> int:
         """Rows removed for missing values."""
         return self.frame.n_dropped
+
+    @property
+    def n_zero_weight(self) -> int:
+        """Complete rows left out of the fit because their prior weight is 0."""
+        return self.frame.n_zero_weight
+
+    @property
+    def weights_label(self) -> str | None:
+        """How the prior weights were given: their column's name, ``"(array)"``, or None."""
+        return self.frame.weights_label
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """Prior weights of the rows used, shape (n,), read-only (ones without weights), as
+        lme4's ``weights(m)``."""
+        if self.design.weights is not None:
+            return self.design.weights
+        out = np.ones(self.nobs)
+        out.setflags(write=False)
+        return out
+
+    @property
+    def offset(self) -> np.ndarray:
+        """The offset of the rows used, shape (n,), read-only (zeros without an offset)."""
+        return self.design.offset.values
 
     @property
     def dropped_columns(self) -> tuple[str, ...]:
@@ -390,10 +428,23 @@ class LinearMixedModel:
 
     @cached_property
     def kenward_roger(self) -> KenwardRoger:
-        """Kenward–Roger's adjusted covariance and its parts, computed once per fit."""
+        """Kenward–Roger's adjusted covariance and its parts, computed once per fit.
+
+        For a weighted fit, pbkrtest's (and lmerTest's): V from the unweighted rows, Φ the
+        weighted vcov (`mixedfx.inference.kenward_roger`), with a `WeightsWarning`.
+        """
         from mixedfx.inference.kenward_roger import compute_kenward_roger
 
-        return compute_kenward_roger(self)
+        if self.design.weights is None:
+            return compute_kenward_roger(self)
+        warnings.warn(
+            "Kenward-Roger on a weighted fit follows pbkrtest, which leaves the prior weights "
+            "out of the marginal covariance V (its df and standard errors change when all "
+            "weights are multiplied by a constant); prefer Satterthwaite's df",
+            WeightsWarning,
+            stacklevel=3,
+        )
+        return compute_kenward_roger(self, cross_products(replace(self.design, weights=None)))
 
     # -- fitted values and prediction ------------------------------------------------------
 
@@ -413,6 +464,15 @@ class LinearMixedModel:
     def residuals(self) -> np.ndarray:
         """Response minus fitted values; shape (n,)."""
         return self.design.y - self.fitted
+
+    @property
+    def pearson_residuals(self) -> np.ndarray:
+        """√wᵢ (yᵢ − fitted), shape (n,): lme4's ``residuals(m, type = "pearson")``, the
+        residuals on the scale of the common variance σ² (the response residuals without
+        weights)."""
+        if self.design.sqrt_weights is None:
+            return self.residuals
+        return self.design.sqrt_weights * self.residuals
 
     def predict(
         self,
@@ -548,17 +608,18 @@ class LinearMixedModel:
 
     def simulate(self, nsim: int = 1, seed: int | None = None) -> np.ndarray:
         """Responses drawn from the fitted model, shape (n, nsim) (lme4's ``simulate``):
-        y* = offset + Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε* ~ N(0, σ̂² I), new random effects
+        y* = offset + Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε*ᵢ ~ N(0, σ̂²/wᵢ), new random effects
         in each draw, draw i from its own stream spawned from `seed`."""
         from mixedfx.inference.simulation import draw_random_effects
 
         templates = self.layout.templates(self.theta)
         nlevels = self.A.structure.nlevels
+        noise_sd = self.sigma / np.sqrt(self.weights)
         draws = []
         for stream in np.random.SeedSequence(seed).spawn(nsim):
             rng = np.random.default_rng(stream)
             b = draw_random_effects(templates, self.sigma, nlevels, rng)
-            noise = self.sigma * rng.standard_normal(self.nobs)
+            noise = noise_sd * rng.standard_normal(self.nobs)
             draws.append(self.design.linear_predictor(self.estimate.beta, b) + noise)
         return np.column_stack(draws)
 

@@ -4,10 +4,15 @@
 (evaluation counts, the dense or blocked evaluation's buffers) around immutable
 cross-products, and evaluates one `Criterion` (ML or REML).  Nothing here touches an
 n-length array.
+
+With prior weights the factor is that of the scaled rows (`mixedfx.crossprod.products`), and
+the criterion of y is the scaled rows' less Σ log wᵢ (`CrossProducts.log_weights`), a constant
+in θ and σ: it moves the values, not the gradients.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from typing import Protocol
 
@@ -96,7 +101,12 @@ class ProfiledDeviance:
         chol = self.factor(theta)
         if chol is None:
             return np.inf
-        return self.criterion.at(chol)
+        return self.at(chol)
+
+    def at(self, chol: BlockedCholesky, sigma: float | None = None) -> float:
+        """The criterion at a factor of these cross-products, profiled over σ or at `sigma`,
+        with the weights' term."""
+        return self.criterion.at(chol, sigma) - self.A.log_weights
 
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """d(θ) and ∂d/∂θ (shape (nθ,)), the gradient by `mixedfx.pls.gradient`; one evaluation.
@@ -109,12 +119,14 @@ class ProfiledDeviance:
         return out.value, out.gradient
 
     def evaluated(self, theta: np.ndarray, sigma: float | None = None) -> Evaluated | None:
-        """The criterion at θ (profiled over σ, or at `sigma`) with its derivatives, among
-        them ∂d/∂A; one evaluation.  None where M is not positive definite."""
+        """The criterion at θ (profiled over σ, or at `sigma`, with the weights' term) and its
+        derivatives, among them ∂d/∂A; one evaluation.  None where M is not positive
+        definite."""
         self.evaluations += 1
-        return self._evaluation.value_and_gradient(
+        out = self._evaluation.value_and_gradient(
             np.asarray(theta, dtype=float), self.criterion, sigma
         )
+        return None if out is None else replace(out, value=out.value - self.A.log_weights)
 
     def value_and_gradients_at(
         self, theta: np.ndarray, sigma: float

@@ -32,6 +32,15 @@ class ReportedMixedFit(ReportedFit, MixedFit, Protocol):
     @property
     def is_singular(self) -> bool: ...
 
+    @property
+    def pearson_residuals(self) -> np.ndarray: ...
+
+    @property
+    def weights_label(self) -> str | None: ...
+
+    @property
+    def n_zero_weight(self) -> int: ...
+
     def coef_table(self, ddf: DDF = "satterthwaite") -> pd.DataFrame: ...
 
 
@@ -51,7 +60,7 @@ class LmerSummaryData:
     criteria
         REML fits: ``{"REML criterion": ...}``; ML fits: AIC, BIC, logLik, deviance, df.resid.
     scaled_residuals
-        Min, 1Q, Median, 3Q, Max of residuals / σ.
+        Min, 1Q, Median, 3Q, Max of the Pearson residuals √w (y − fitted) / σ.
     random_effects
         One row per variance: ``group``, ``name``, ``variance``, ``std_dev``, and the
         correlations with the term's earlier coefficients in ``corr`` (a tuple per row).
@@ -72,6 +81,10 @@ class LmerSummaryData:
         Fixed-effect columns removed for rank deficiency.
     optimizer
         One line on the optimizer: algorithm, evaluations, outcome.
+    weights
+        How the prior weights were given (a column name, ``"(array)"``); None without.
+    n_zero_weight
+        Rows left out of the fit for a weight of 0.
     """
 
     method: str
@@ -88,6 +101,8 @@ class LmerSummaryData:
     n_dropped: int
     dropped_columns: tuple[str, ...]
     optimizer: str
+    weights: str | None = None
+    n_zero_weight: int = 0
 
     @classmethod
     def of(cls: type[Summary], fit: ReportedMixedFit, ddf: DDF = "satterthwaite") -> Summary:
@@ -114,7 +129,7 @@ class LmerSummaryData:
             method=fit.method,
             formula=fit.formula.text,
             criteria=_criteria(fit),
-            scaled_residuals=_quantiles(fit.residuals / fit.sigma),
+            scaled_residuals=_quantiles(fit.pearson_residuals / fit.sigma),
             random_effects=_random_effects(fit),
             nobs=fit.nobs,
             ngroups=fit.ngroups,
@@ -125,6 +140,8 @@ class LmerSummaryData:
             n_dropped=fit.n_dropped,
             dropped_columns=fit.dropped_columns,
             optimizer=f"{opt.algorithm}, {opt.evaluations} evaluations, {outcome} ({opt.message})",
+            weights=fit.weights_label,
+            n_zero_weight=fit.n_zero_weight,
         )
 
 

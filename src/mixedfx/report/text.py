@@ -28,8 +28,9 @@ def lmer_text(s: LmerSummaryData) -> str:
     method = "REML" if s.method == "REML" else "maximum likelihood"
     tests = f". t-tests use {DDF_NAMES[s.ddf]} method" if s.ddf else ""
     kind = "lmerModLmerTest" if s.ddf else "lmerMod"
+    weights = f"\nWeights: {s.weights}" if s.weights else ""
     blocks = [
-        f"Linear mixed model fit by {method}{tests} ['{kind}']\nFormula: {s.formula}",
+        f"Linear mixed model fit by {method}{tests} ['{kind}']\nFormula: {s.formula}{weights}",
         _criteria(s),
         "Scaled residuals: \n" + _residuals(s),
         "Random effects:\n" + _random(s) + "\n" + _groups(s),
@@ -109,6 +110,8 @@ def _notes(s: LmerSummaryData) -> list[str]:
         )
     if s.n_dropped:
         notes.append(f"{s.n_dropped} row(s) with missing values were removed before fitting")
+    if s.n_zero_weight:
+        notes.append(f"{s.n_zero_weight} row(s) of weight 0 were left out of the fit")
     if s.dropped_columns:
         dropped = ", ".join(s.dropped_columns)
         notes.append(f"fixed-effect columns dropped as linear combinations of others: {dropped}")
