@@ -17,13 +17,16 @@ import numpy as np
 import pandas as pd
 
 from mixedfx.crossprod.products import CrossProducts, cross_products
+from mixedfx.crossprod.strata import stratified_products
 from mixedfx.data.design import Design, build_design
+from mixedfx.data.dispersion import dispersion_design
 from mixedfx.data.fixed_terms import FixedTerm, fixed_terms, full_coding
 from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.data.weights import RowValues, row_arguments, with_offset_column
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning, WeightsWarning
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
+from mixedfx.models.dispersion import DispersionFit, fit_dispersion
 from mixedfx.models.estimate import MixedEstimate, fit_cross_products
 from mixedfx.models.fitchecks import (
     check_design,
@@ -53,6 +56,7 @@ def lmer(
     reml: bool = True,
     weights: RowValues = None,
     offset: RowValues = None,
+    dispformula: str | None = None,
     optimizer: OptimizerOptions | None = None,
     safe: bool = False,
 ) -> LinearMixedModel:
@@ -80,6 +84,12 @@ def lmer(
         ``offset(column)`` term: new data supply it) or N numbers in the data's row order (new
         data cannot).  It adds to the formula's offset terms; rows where it is missing are
         removed and counted as for missing data.
+    dispformula
+        A residual SD per stratum of rows, glmmTMB's ``dispformula`` and nlme's ``varIdent``:
+        ``"~ State"`` gives the rows of each level of State their own residual SD (σ for the
+        first level, σ δ_s for the others); ``"~ a + b"`` acts additively on log δ
+        (`mixedfx.data.dispersion`).  The δ are estimated with θ by the same criterion;
+        `LinearMixedModel.residual_sd` reports the SDs.
     optimizer
         The optimizer and its stopping rules (`OptimizerOptions`); L-BFGS-B with the exact
         gradient when omitted.
@@ -108,9 +118,16 @@ def lmer(
     A = cross_products(design)
     check_fixed_effects_residual(A, design.weighted_response)
     criterion = criterion_of(reml)
-    estimate = fit_cross_products(A, criterion, optimizer or OptimizerOptions())
-    check_optimum_residual(estimate.chol, A, design.weighted_response, criterion.dof(A.n, A.p))
-    fit = LinearMixedModel(parsed, frame, design, estimate)
+    options = optimizer or OptimizerOptions()
+    if dispformula is None:
+        estimate, dispersion = fit_cross_products(A, criterion, options), None
+    else:
+        strata_of = dispersion_design(dispformula, data, frame.rows)
+        strata = stratified_products(design, strata_of.stratum, len(strata_of.labels))
+        estimate, dispersion = fit_dispersion(strata, strata_of, criterion, options)
+    nu = criterion.dof(A.n, A.p)
+    check_optimum_residual(estimate.chol, estimate.A, design.weighted_response, nu)
+    fit = LinearMixedModel(parsed, frame, design, estimate, dispersion)
     _warn_about(fit)
     return fit
 
@@ -158,6 +175,7 @@ class LinearMixedModel:
     frame: ModelFrame
     design: Design
     estimate: MixedEstimate
+    dispersion: DispersionFit | None = None
 
     # -- estimates -------------------------------------------------------------------
 
@@ -254,6 +272,16 @@ class LinearMixedModel:
         ``refitML``), or from another start, from the cross-products alone."""
         if start is None and (criterion is None or criterion == self.criterion):
             return self
+        if self.dispersion is not None:
+            x0 = None if start is None else np.concatenate([start, self.dispersion.gamma])
+            estimate, dispersion = fit_dispersion(
+                self.dispersion.strata,
+                self.dispersion.design,
+                criterion or self.criterion,
+                self.optinfo.options,
+                x0,
+            )
+            return replace(self, estimate=estimate, dispersion=dispersion)
         return replace(self, estimate=self.estimate.refit(criterion=criterion, start=start))
 
     @property
@@ -300,8 +328,17 @@ class LinearMixedModel:
 
     @property
     def npar(self) -> int:
-        """Number of parameters: fixed effects, θ, and σ."""
-        return self.A.p + self.layout.size + 1
+        """Number of parameters: fixed effects, θ, σ and the dispersion formula's."""
+        extra = 0 if self.dispersion is None else self.dispersion.size
+        return self.A.p + self.layout.size + 1 + extra
+
+    @property
+    def residual_sd(self) -> pd.Series:
+        """The residual SD of each stratum of the dispersion formula (σ δ_s), by level; σ
+        alone, as ``"(all)"``, without one."""
+        if self.dispersion is None:
+            return pd.Series([self.sigma], index=["(all)"], name="residual_sd")
+        return (self.sigma * self.dispersion.ratios).rename("residual_sd")
 
     @property
     def aic(self) -> float:
