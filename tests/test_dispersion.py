@@ -1,0 +1,153 @@
+"""A residual SD per stratum of rows (``dispformula``) against nlme's varIdent fits, the
+derivatives against central differences, and invariances."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedfx as mfx
+from mixedfx.crossprod.strata import stratified_products
+from mixedfx.data.dispersion import dispersion_design
+from mixedfx.pls.criterion import ML, REML
+from mixedfx.pls.dispersion import DispersionDeviance
+
+from conftest import case, case_frame
+
+CASES = ["exercise_mood_disp_ml", "exercise_mood_disp_reml", "sleepstudy_disp_half_reml"]
+
+
+def fit_case(name: str) -> tuple[mfx.LinearMixedModel, dict]:
+    ref = case(name)
+    data = case_frame(ref)
+    return mfx.lmer(ref["formula"], data, reml=ref["reml"], dispformula=ref["dispformula"]), ref
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_matches_nlme_varident(name: str) -> None:
+    """nlme::lme(..., weights = varIdent(form = ~ 1 | G)); tolerances as the reference
+    set's: the criterion to 1e-6, SDs and fixed effects far inside the reference's."""
+    fit, ref = fit_case(name)
+    assert fit.objective == pytest.approx(ref["objective"], abs=1e-6)
+    assert fit.loglik == pytest.approx(ref["loglik"], abs=1e-6)
+    assert fit.aic == pytest.approx(ref["aic"], abs=1e-6)
+    assert fit.bic == pytest.approx(ref["bic"], abs=1e-6)
+    levels = ref["dispersion_levels"]
+    np.testing.assert_allclose(
+        fit.residual_sd.loc[levels], [ref["residual_sd"][lv] for lv in levels], rtol=2e-5
+    )
+    np.testing.assert_allclose(fit.fixef, ref["fixef"]["estimate"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fit.vcov, ref["vcov"], rtol=1e-4)
+    sds = fit.varcorr.query("var2.isna() and group != 'Residual'", engine="python")["sdcor"]
+    np.testing.assert_allclose(sds, ref["varcorr"][0]["sd"], rtol=1e-4)
+    spread = float(np.std(np.add(ref["fitted"], ref["residuals"])))  # sd(y), as the reference set
+    np.testing.assert_allclose(fit.fitted, ref["fitted"], atol=1e-5 * spread)
+    np.testing.assert_allclose(fit.residuals, ref["residuals"], atol=1e-5 * spread)
+
+
+def objective(name: str) -> DispersionDeviance:
+    ref = case(name)
+    data = case_frame(ref)
+    plain = mfx.lmer(ref["formula"], data, reml=ref["reml"])
+    strata_of = dispersion_design(ref["dispformula"], data, plain.frame.rows)
+    strata = stratified_products(plain.design, strata_of.stratum, len(strata_of.labels))
+    return DispersionDeviance(strata, strata_of.D, REML() if ref["reml"] else ML())
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_gradient_matches_central_differences(name: str) -> None:
+    """∂d/∂θ and ∂d/∂γ (the chain rule through the strata's cross-products)."""
+    f = objective(name)
+    rng = np.random.default_rng(5)
+    x = np.concatenate(
+        [rng.uniform(0.2, 1.2, f.layout.size), rng.uniform(-0.5, 0.5, f.D.shape[1])]
+    )
+    h = 1e-6
+    reference = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)]
+    value, gradient = f.value_and_gradient(x)
+    assert value == pytest.approx(f(x), rel=1e-13)
+    np.testing.assert_allclose(gradient, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_one_stratum_is_the_plain_fit() -> None:
+    data = mfx.datasets.load("sleepstudy").assign(all="x")
+    plain = mfx.lmer("Reaction ~ Days + (Days | Subject)", data)
+    one = mfx.lmer("Reaction ~ Days + (Days | Subject)", data, dispformula="~ all")
+    assert one.objective == pytest.approx(plain.objective, rel=1e-12)
+    np.testing.assert_allclose(one.theta, plain.theta, rtol=1e-6)
+    assert one.npar == plain.npar
+    assert one.residual_sd.loc["x"] == pytest.approx(plain.sigma, rel=1e-7)
+
+
+def test_relabelled_levels_and_scaled_response() -> None:
+    """Renaming the levels (so another is the reference) changes no SD; y·c scales every SD
+    by c and the criterion by −2n log c."""
+    ref = case("exercise_mood_disp_ml")
+    data = case_frame(ref)
+    fit = mfx.lmer(ref["formula"], data, reml=False, dispformula="~ State")
+    renamed = data.assign(State=data["State"].map({"A": "z", "B": "b", "C": "c", "D": "a"}))
+    other = mfx.lmer(ref["formula"], renamed, reml=False, dispformula="~ State")
+    assert other.objective == pytest.approx(fit.objective, abs=1e-7)
+    np.testing.assert_allclose(
+        other.residual_sd.loc[["z", "b", "c", "a"]], fit.residual_sd.loc[list("ABCD")], rtol=1e-5
+    )
+    c = 3.0
+    scaled = mfx.lmer(
+        ref["formula"], data.assign(Mood=c * data["Mood"]), reml=False, dispformula="~ State"
+    )
+    np.testing.assert_allclose(scaled.residual_sd, c * fit.residual_sd, rtol=1e-5)
+    assert scaled.objective == pytest.approx(fit.objective + 2 * fit.nobs * np.log(c), abs=1e-6)
+
+
+def test_likelihood_ratio_test_against_one_residual_variance() -> None:
+    ref = case("exercise_mood_disp_ml")
+    data = case_frame(ref)
+    plain = mfx.lmer(ref["formula"], data, reml=False)
+    disp = mfx.lmer(ref["formula"], data, reml=False, dispformula="~ State")
+    table = mfx.anova(plain, disp)
+    last = table.iloc[-1]
+    assert last["chisq"] == pytest.approx(2 * (disp.loglik - plain.loglik), rel=1e-10)
+    assert last["df"] == 3
+    assert disp.npar == plain.npar + 3
+
+
+def test_refit_by_ml_refits_the_dispersion_too() -> None:
+    ref_ml = case("exercise_mood_disp_ml")
+    ref_reml = case("exercise_mood_disp_reml")
+    fit = mfx.lmer(ref_reml["formula"], case_frame(ref_reml), dispformula="~ State")
+    ml = fit.refit(ML())
+    assert ml.objective == pytest.approx(ref_ml["objective"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("dispformula", "error", "message"),
+    [
+        ("State", mfx.FormulaError, "is not of the form"),
+        ("~ log(Exercise)", mfx.FormulaError, "is not of the form"),
+        ("~ State:Exercise", mfx.FormulaError, "is not of the form"),
+        ("~ Stat", mfx.DataError, "did you mean 'State'"),
+        ("~ Exercise", mfx.DataError, "continuous dispersion predictor"),
+    ],
+)
+def test_bad_dispersion_formulas(dispformula: str, error: type, message: str) -> None:
+    data = mfx.datasets.load("exercise_mood")
+    with warnings.catch_warnings(), pytest.raises(error, match=message):
+        mfx.lmer("Mood ~ Exercise + (1 | State)", data, dispformula=dispformula)
+
+
+def test_missing_stratum_is_named() -> None:
+    data = mfx.datasets.load("exercise_mood")
+    data.loc[3, "State"] = None
+    data["g"] = np.arange(len(data)) % 7
+    with pytest.raises(mfx.DataError, match="missing"):
+        mfx.lmer("Mood ~ Exercise + (1 | g)", data, dispformula="~ State")
+
+
+def test_data_not_modified() -> None:
+    data = mfx.datasets.load("exercise_mood")
+    copy = data.copy()
+    mfx.lmer("Mood ~ Exercise + (1 | State)", data, dispformula="~ State")
+    pd.testing.assert_frame_equal(data, copy)
