@@ -151,3 +151,64 @@ def test_data_not_modified() -> None:
     copy = data.copy()
     mfx.lmer("Mood ~ Exercise + (1 | State)", data, dispformula="~ State")
     pd.testing.assert_frame_equal(data, copy)
+
+
+class DenseModel:
+    """The heteroscedastic model written densely: V = σ²(Z Λ Λᵀ Zᵀ + diag(δ²)), for
+    Satterthwaite's df by textbook formulas and numerical derivatives."""
+
+    def __init__(self, fit: mfx.LinearMixedModel) -> None:
+        from mixedfx.crossprod.products import term_matrix
+
+        self.fit = fit
+        self.Z = np.hstack([term_matrix(t).toarray() for t in fit.design.terms])
+        self.X, self.y = fit.design.fixed.X, fit.design.y
+        assert fit.dispersion is not None
+        design = fit.dispersion.design
+        self.rows_D = design.D[design.stratum]
+        self.k = fit.layout.size
+
+    def V(self, psi: np.ndarray) -> np.ndarray:
+        theta, gamma, sigma = psi[: self.k], psi[self.k : -1], psi[-1]
+        Lam = np.kron(np.eye(self.fit.ngroups["State"]), self.fit.layout.templates(theta)[0])
+        ZL = self.Z @ Lam
+        return sigma**2 * (ZL @ ZL.T + np.diag(np.exp(2 * self.rows_D @ gamma)))
+
+    def reml(self, psi: np.ndarray) -> float:
+        V = self.V(psi)
+        Vi = np.linalg.inv(V)
+        XVX = self.X.T @ Vi @ self.X
+        beta = np.linalg.solve(XVX, self.X.T @ Vi @ self.y)
+        r = self.y - self.X @ beta
+        n, p = self.X.shape
+        return float(
+            np.linalg.slogdet(V)[1]
+            + np.linalg.slogdet(XVX)[1]
+            + r @ Vi @ r
+            + (n - p) * np.log(2 * np.pi)
+        )
+
+    def vcov(self, psi: np.ndarray) -> np.ndarray:
+        return np.linalg.inv(self.X.T @ np.linalg.solve(self.V(psi), self.X))
+
+
+def test_satterthwaite_df_against_a_dense_computation() -> None:
+    """df = 2 (cᵀVc)² / (gᵀ A g) with g = ∂(cᵀ vcov c)/∂ψ and A = 2 H⁻¹ over ψ = (θ, γ, σ),
+    all by numerical derivatives of the dense REML criterion and vcov: the variance ratios'
+    uncertainty enters the df like every other variance parameter's."""
+    from numderiv import hessian, jacobian
+
+    data = mfx.datasets.load("exercise_mood")
+    fit = mfx.lmer("Mood ~ Exercise + (1 + Exercise | State)", data, dispformula="~ State")
+    dense = DenseModel(fit)
+    assert fit.dispersion is not None
+    psi = np.concatenate([fit.theta, fit.dispersion.gamma, [fit.sigma]])
+    assert dense.reml(psi) == pytest.approx(fit.objective, rel=1e-10)
+    np.testing.assert_allclose(dense.vcov(psi), fit.vcov, rtol=1e-8)
+    A = 2 * np.linalg.inv(hessian(dense.reml, psi))
+    J = jacobian(dense.vcov, psi)
+    table = fit.coef_table()
+    for j, c in enumerate(np.eye(2)):
+        g = np.einsum("a,iab,b->i", c, J, c)
+        df = 2 * float(c @ fit.vcov.to_numpy() @ c) ** 2 / float(g @ A @ g)
+        assert table["df"].iloc[j] == pytest.approx(df, rel=1e-4)

@@ -45,6 +45,10 @@ class DispersionFit:
         """δ_s: each stratum's residual SD over the reference stratum's, by label."""
         return pd.Series(np.exp(self.design.D @ self.gamma), index=list(self.design.labels))
 
+    def objective(self, criterion: Criterion) -> DispersionDeviance:
+        """(θ, γ) ↦ the criterion on these strata."""
+        return DispersionDeviance(self.strata, self.design.D, criterion)
+
     @property
     def size(self) -> int:
         """m: the parameters the dispersion formula adds."""

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from mixedfx.inference.ftest import DDF
     from mixedfx.inference.kenward_roger import KenwardRoger
     from mixedfx.inference.profile import Profile
-    from mixedfx.inference.varpar import VarianceParameters
+    from mixedfx.inference.protocol import VarianceDerivatives
     from mixedfx.report.summary import LmerSummary
 
 
@@ -457,8 +457,14 @@ class LinearMixedModel:
         return out
 
     @cached_property
-    def variance_parameters(self) -> VarianceParameters:
-        """Derivatives with respect to (θ, σ) for Satterthwaite's df, computed once per fit."""
+    def variance_parameters(self) -> VarianceDerivatives:
+        """Derivatives with respect to (θ, σ), and the dispersion formula's γ, for
+        Satterthwaite's df; computed once per fit."""
+        if self.dispersion is not None:
+            from mixedfx.inference.dispersion_varpar import DispersionVarianceParameters
+
+            objective = self.dispersion.objective(self.criterion)
+            return DispersionVarianceParameters(self, objective, self.dispersion.gamma)
         from mixedfx.inference.varpar import VarianceParameters
 
         return VarianceParameters(self)

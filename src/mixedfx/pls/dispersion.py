@@ -83,14 +83,30 @@ class DispersionDeviance:
     def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """d(θ, γ) and its gradient, shape (nθ + m,); inf and NaN where M is not positive
         definite."""
+        value, gradient, _ = self._evaluated(x, None)
+        return value, gradient
+
+    def value_and_gradients_at(
+        self, x: np.ndarray, sigma: float
+    ) -> tuple[float, np.ndarray, float]:
+        """The criterion at a given σ (`ProfiledDeviance.value_and_gradients_at`) with its
+        gradient in x = (θ, γ) and ∂d/∂σ: what the Hessian in (θ, γ, σ) is differenced from."""
+        return self._evaluated(x, sigma)
+
+    def _evaluated(self, x: np.ndarray, sigma: float | None) -> tuple[float, np.ndarray, float]:
         self.evaluations += 1
         x = np.asarray(x, dtype=float)
         theta, gamma = self.split(x)
         w = self.weights(gamma)
-        out = self.at(gamma).evaluated(theta)
+        plain = self.at(gamma)
+        out = plain.evaluated(theta, sigma)
         if out is None:
-            return np.inf, np.full(x.size, np.nan)
+            return np.inf, np.full(x.size, np.nan), np.nan
         along = np.array([out.adjoint.inner(part) for part in self.strata.parts])
         d_w = along - self.strata.counts / w
         d_gamma = self.D.T @ (-2.0 * w * d_w)
-        return out.value, np.concatenate([out.gradient, d_gamma])
+        A = plain.A
+        d_sigma = (
+            np.nan if sigma is None else self.criterion.sigma_gradient(out.pwrss, A.n, A.p, sigma)
+        )
+        return out.value, np.concatenate([out.gradient, d_gamma]), d_sigma
