@@ -212,3 +212,56 @@ def test_satterthwaite_df_against_a_dense_computation() -> None:
         g = np.einsum("a,iab,b->i", c, J, c)
         df = 2 * float(c @ fit.vcov.to_numpy() @ c) ** 2 / float(g @ A @ g)
         assert table["df"].iloc[j] == pytest.approx(df, rel=1e-4)
+
+
+def test_residual_sd_intervals_against_a_dense_hessian() -> None:
+    """Wald intervals of log(σ δ_s) from 2 H⁻¹ of the dense ML deviance in (θ, γ, σ).  (nlme's
+    intervals(m) are up to 1–2% narrower here: its Hessian is fdHess's quadratic fit.)"""
+    from numderiv import hessian
+
+    data = mfx.datasets.load("exercise_mood")
+    fit = mfx.lmer(
+        "Mood ~ Exercise + (1 + Exercise | State)", data, reml=False, dispformula="~ State"
+    )
+    dense = DenseModel(fit)
+    assert fit.dispersion is not None
+    psi = np.concatenate([fit.theta, fit.dispersion.gamma, [fit.sigma]])
+
+    def deviance(psi: np.ndarray) -> float:
+        V = dense.V(psi)
+        Vi = np.linalg.inv(V)
+        beta = np.linalg.solve(dense.X.T @ Vi @ dense.X, dense.X.T @ Vi @ dense.y)
+        r = dense.y - dense.X @ beta
+        return float(np.linalg.slogdet(V)[1] + r @ Vi @ r + r.size * np.log(2 * np.pi))
+
+    assert deviance(psi) == pytest.approx(fit.deviance, rel=1e-10)
+    A = 2 * np.linalg.inv(hessian(deviance, psi))
+    k = fit.theta.size
+    a = np.zeros((4, psi.size))
+    a[:, k:-1] = fit.dispersion.design.D
+    a[:, -1] = 1 / fit.sigma
+    se = np.sqrt(np.einsum("si,ij,sj->s", a, A, a))
+    intervals = fit.residual_sd_intervals(0.95)
+    z = 1.959963984540054
+    np.testing.assert_allclose(intervals["lower"], fit.residual_sd * np.exp(-z * se), rtol=1e-5)
+    np.testing.assert_allclose(intervals["upper"], fit.residual_sd * np.exp(z * se), rtol=1e-5)
+    assert np.all(intervals["lower"] < intervals["estimate"])
+
+
+def test_summary_varcorr_and_pearson_residuals_show_the_strata() -> None:
+    fit, ref = fit_case("exercise_mood_disp_reml")
+    text = str(fit.summary())
+    assert "Residual standard deviation by State:" in text
+    for level in ref["dispersion_levels"]:
+        assert f"\n {level} " in text
+    assert "Residual standard deviation by State" in fit.summary().to_markdown()
+    assert "Residual standard deviation by State" in fit.summary()._repr_html_()
+    residual = fit.varcorr.query("group == 'Residual'")
+    assert list(residual["var1"]) == ref["dispersion_levels"]
+    np.testing.assert_allclose(residual["sdcor"], fit.residual_sd.loc[residual["var1"]])
+    # Pearson residuals share one variance σ²: each stratum's are divided by its δ
+    data = case_frame(ref)
+    pearson = pd.Series(fit.pearson_residuals).groupby(data["State"].to_numpy())
+    ratio = fit.residual_sd / fit.sigma
+    raw = pd.Series(fit.residuals).groupby(data["State"].to_numpy())
+    np.testing.assert_allclose(pearson.std(), raw.std() / ratio.loc[list(pearson.groups)])

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 
+from mixedfx.distributions import norm_ppf
 from mixedfx.inference.derivatives import STEP, varpar_hessian
 from mixedfx.inference.protocol import MixedFit
 from mixedfx.inference.varpar import VarianceParameters
@@ -88,3 +90,45 @@ class DispersionVarianceParameters:
         if chol is None:
             raise FloatingPointError(f"the model cannot be evaluated at γ = {gamma}")
         return beta_covariance(chol, self.fit.sigma)
+
+
+def residual_sd_intervals(
+    vp: DispersionVarianceParameters, sds: pd.Series, D: np.ndarray, level: float
+) -> pd.DataFrame:
+    """Wald intervals for each stratum's residual SD σ δ_s, on the log scale.
+
+    log(σ δ_s) = log σ + (D γ)_s has the variance aᵀ A a, a = (0 for θ, D_s, 1/σ) and A the
+    asymptotic covariance of (θ, γ, σ); the interval exp(log(σ δ_s) ± z SE) stays positive
+    and is as asymmetric as the likelihood of an SD is.
+
+    Parameters
+    ----------
+    vp
+        The fit's variance parameters.
+    sds
+        σ̂ δ̂_s by stratum label, shape (S,).
+    D
+        Shape (S, m): the dispersion design.
+    level
+        Coverage, in (0, 1).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by stratum: ``estimate``, ``lower``, ``upper``.
+    """
+    k, sigma = vp.fit.theta.size, vp.fit.sigma
+    a = np.zeros((D.shape[0], vp.covariance.shape[0]))
+    a[:, k:-1] = D
+    a[:, -1] = 1.0 / sigma
+    se = np.sqrt(np.einsum("si,ij,sj->s", a, vp.covariance, a))
+    z = float(norm_ppf(0.5 + level / 2))
+    log_sd = np.log(sds.to_numpy())
+    return pd.DataFrame(
+        {
+            "estimate": sds.to_numpy(),
+            "lower": np.exp(log_sd - z * se),
+            "upper": np.exp(log_sd + z * se),
+        },
+        index=sds.index,
+    )

@@ -332,6 +332,33 @@ class LinearMixedModel:
         extra = 0 if self.dispersion is None else self.dispersion.size
         return self.A.p + self.layout.size + 1 + extra
 
+    def residual_sd_intervals(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald intervals (log scale) for each stratum's residual SD, from the asymptotic
+        covariance of (θ, γ, σ) (`mixedfx.inference.dispersion_varpar`).
+
+        Raises
+        ------
+        ValueError
+            For a fit without a dispersion formula (`confint` has σ's interval).
+        """
+        if self.dispersion is None:
+            raise ValueError(
+                "the fit has no dispersion formula; confint() gives the interval of sigma"
+            )
+        from mixedfx.inference.dispersion_varpar import (
+            DispersionVarianceParameters,
+            residual_sd_intervals,
+        )
+
+        vp = self.variance_parameters
+        assert isinstance(vp, DispersionVarianceParameters)
+        return residual_sd_intervals(vp, self.residual_sd, self.dispersion.design.D, level)
+
+    @property
+    def dispersion_formula(self) -> str | None:
+        """The dispersion formula (``"~ State"``), or None for one residual SD."""
+        return None if self.dispersion is None else self.dispersion.design.formula
+
     @property
     def residual_sd(self) -> pd.Series:
         """The residual SD of each stratum of the dispersion formula (σ δ_s), by level; σ
@@ -399,7 +426,9 @@ class LinearMixedModel:
         """lme4's ``as.data.frame(VarCorr(m))``: variances, then covariances, residual last.
 
         Columns ``group``, ``var1``, ``var2`` (None for a variance), ``vcov`` and ``sdcor``
-        (the standard deviation, or for a covariance the correlation).
+        (the standard deviation, or for a covariance the correlation).  With a dispersion
+        formula there is one ``Residual`` row per stratum, ``var1`` naming it (the reference
+        stratum first), as nlme prints one residual SD per level.
         """
         rows: list[tuple[str, str | None, str | None, float, float]] = []
         for group, term, cov in zip(self.group_names, self.design.terms, self.covariances):
@@ -411,7 +440,11 @@ class LinearMixedModel:
                 for i in range(k)
                 for j in range(i + 1, k)
             ]
-        rows.append(("Residual", None, None, self.sigma**2, self.sigma))
+        stratum = self.dispersion is not None
+        rows += [
+            ("Residual", str(level) if stratum else None, None, sd**2, sd)
+            for level, sd in self.residual_sd.items()
+        ]
         return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
 
     @cached_property
@@ -510,12 +543,14 @@ class LinearMixedModel:
 
     @property
     def pearson_residuals(self) -> np.ndarray:
-        """√wᵢ (yᵢ − fitted), shape (n,): lme4's ``residuals(m, type = "pearson")``, the
-        residuals on the scale of the common variance σ² (the response residuals without
-        weights)."""
-        if self.design.sqrt_weights is None:
-            return self.residuals
-        return self.design.sqrt_weights * self.residuals
+        """√wᵢ (yᵢ − fitted) / δ_s(i), shape (n,): lme4's ``residuals(m, type = "pearson")``,
+        the residuals on the scale of the common variance σ² (the response residuals without
+        weights or a dispersion formula; δ_s is the stratum's residual SD over σ)."""
+        scale = self.design.sqrt_weights
+        if self.dispersion is not None:
+            ratios = self.dispersion.ratios.to_numpy()[self.dispersion.design.stratum]
+            scale = (1.0 if scale is None else scale) / ratios
+        return self.residuals if scale is None else scale * self.residuals
 
     def predict(
         self,

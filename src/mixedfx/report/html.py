@@ -27,6 +27,9 @@ def lmer_html(s: LmerSummaryData) -> str:
         "<h5>Fixed effects</h5>",
         s.fixed_effects.to_html(float_format=_number),
     ]
+    if s.residual_sd is not None:
+        title = f"<h5>Residual standard deviation by {escape(str(s.dispersion))}</h5>"
+        parts[6:6] = [title, s.residual_sd.to_html(float_format=_number)]
     notes = []
     if s.singular:
         notes.append("boundary (singular) fit: a variance is (near) zero or a correlation ±1")

@@ -21,6 +21,9 @@ def lmer_markdown(s: LmerSummaryData) -> str:
         f"Number of obs: {s.nobs}; groups: {groups}",
         "**Fixed effects**\n\n" + _table(s.fixed_effects, index=True),
     ]
+    if s.residual_sd is not None:
+        title = f"**Residual standard deviation by {s.dispersion}**\n\n"
+        parts.insert(4, title + _table(s.residual_sd, index=True))
     if s.singular:
         parts.append("*boundary (singular) fit: a variance is (near) zero or a correlation ±1*")
     parts.append(f"*Optimizer: {s.optimizer}*")

@@ -41,6 +41,12 @@ class ReportedMixedFit(ReportedFit, MixedFit, Protocol):
     @property
     def n_zero_weight(self) -> int: ...
 
+    @property
+    def residual_sd(self) -> pd.Series: ...
+
+    @property
+    def dispersion_formula(self) -> str | None: ...
+
     def coef_table(self, ddf: DDF = "satterthwaite") -> pd.DataFrame: ...
 
 
@@ -60,7 +66,7 @@ class LmerSummaryData:
     criteria
         REML fits: ``{"REML criterion": ...}``; ML fits: AIC, BIC, logLik, deviance, df.resid.
     scaled_residuals
-        Min, 1Q, Median, 3Q, Max of the Pearson residuals √w (y − fitted) / σ.
+        Min, 1Q, Median, 3Q, Max of the Pearson residuals √w (y − fitted) / (σ δ).
     random_effects
         One row per variance: ``group``, ``name``, ``variance``, ``std_dev``, and the
         correlations with the term's earlier coefficients in ``corr`` (a tuple per row).
@@ -85,6 +91,11 @@ class LmerSummaryData:
         How the prior weights were given (a column name, ``"(array)"``); None without.
     n_zero_weight
         Rows left out of the fit for a weight of 0.
+    dispersion
+        The right side of the dispersion formula (``"State"``), or None.
+    residual_sd
+        With a dispersion formula: per stratum, ``ratio`` (its residual SD over σ, the
+        reference stratum's) and ``std_dev``; None without.
     """
 
     method: str
@@ -103,6 +114,8 @@ class LmerSummaryData:
     optimizer: str
     weights: str | None = None
     n_zero_weight: int = 0
+    dispersion: str | None = None
+    residual_sd: pd.DataFrame | None = None
 
     @classmethod
     def of(cls: type[Summary], fit: ReportedMixedFit, ddf: DDF = "satterthwaite") -> Summary:
@@ -142,6 +155,8 @@ class LmerSummaryData:
             optimizer=f"{opt.algorithm}, {opt.evaluations} evaluations, {outcome} ({opt.message})",
             weights=fit.weights_label,
             n_zero_weight=fit.n_zero_weight,
+            dispersion=_right_side(fit.dispersion_formula),
+            residual_sd=_residual_sd(fit),
         )
 
 
@@ -186,3 +201,15 @@ def _random_effects(fit: ReportedMixedFit) -> pd.DataFrame:
         }
     )
     return pd.DataFrame(rows)
+
+
+def _right_side(formula: str | None) -> str | None:
+    return None if formula is None else formula.strip().removeprefix("~").strip()
+
+
+def _residual_sd(fit: ReportedMixedFit) -> pd.DataFrame | None:
+    """Each stratum's SD over σ and its SD, for a fit with a dispersion formula."""
+    if fit.dispersion_formula is None:
+        return None
+    sds = fit.residual_sd
+    return pd.DataFrame({"ratio": sds / fit.sigma, "std_dev": sds}, index=sds.index)

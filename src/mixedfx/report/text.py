@@ -34,6 +34,7 @@ def lmer_text(s: LmerSummaryData) -> str:
         _criteria(s),
         "Scaled residuals: \n" + _residuals(s),
         "Random effects:\n" + _random(s) + "\n" + _groups(s),
+        _dispersion(s),
         "Fixed effects:\n" + _fixed(s),
     ]
     if 1 < len(s.fixed_effects) <= MAX_CORRELATION_TERMS:
@@ -75,6 +76,18 @@ def _random(s: LmerSummaryData) -> str:
         rows.append(cells)
     header = ["Groups", "Name", "Variance", "Std.Dev."] + (["Corr"] if has_corr else [])
     return "\n".join(" " + line for line in table(rows, header, ["<"] * len(header)))
+
+
+def _dispersion(s: LmerSummaryData) -> str:
+    """One line per stratum: its residual SD and the ratio to the reference's (σ)."""
+    if s.residual_sd is None or s.dispersion is None:
+        return ""
+    ratio = format_numbers(s.residual_sd["ratio"].to_numpy(), DIGITS)
+    std_dev = format_numbers(s.residual_sd["std_dev"].to_numpy(), DIGITS)
+    rows = [[str(level), ratio[i], std_dev[i]] for i, level in enumerate(s.residual_sd.index)]
+    lines = table(rows, ["Stratum", "Ratio", "Std.Dev."], ["<", ">", ">"])
+    title = f"Residual standard deviation by {s.dispersion}:"
+    return title + "\n" + "\n".join(" " + line for line in lines)
 
 
 def _groups(s: LmerSummaryData) -> str:
