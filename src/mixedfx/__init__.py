@@ -28,6 +28,7 @@ from mixedfx.errors import (
     RefitWarning,
     SingularFitWarning,
     UnknownColumnError,
+    UnsupportedError,
     WeightsWarning,
     ZeroWeightsWarning,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "RefitWarning",
     "SingularFitWarning",
     "UnknownColumnError",
+    "UnsupportedError",
     "WeightsWarning",
     "ZeroWeightsWarning",
     "__version__",

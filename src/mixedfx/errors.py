@@ -76,6 +76,10 @@ class NewLevelError(DataError):
     """Prediction data hold a grouping level the model has not seen."""
 
 
+class UnsupportedError(MixedFxError, NotImplementedError):
+    """The method is not available for this kind of model (yet); the message names what is."""
+
+
 class MixedFxWarning(UserWarning):
     """Base class of mixedfx's warnings."""
 

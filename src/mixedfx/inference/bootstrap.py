@@ -22,7 +22,7 @@ import pandas as pd
 
 from mixedfx.errors import InterruptedBootstrapWarning
 from mixedfx.inference.profile import VarianceScale
-from mixedfx.inference.protocol import MixedFit
+from mixedfx.inference.protocol import MixedFit, require_one_residual_sd
 from mixedfx.inference.simulation import ResponseSimulator
 from mixedfx.pls.covariance import sdcor_vector
 
@@ -139,6 +139,7 @@ def bootstrap(
         When interrupted, saying how many replicates were completed (an interrupt before
         the first is raised again).
     """
+    require_one_residual_sd(fit, "the parametric bootstrap")
     replicator = Replicator.of(fit)
     names = [*fit.fixef_names, *VarianceScale.of(fit).names]
     streams = np.random.SeedSequence(seed).spawn(nsim)

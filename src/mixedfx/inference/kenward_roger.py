@@ -41,7 +41,7 @@ import numpy as np
 from mixedfx.crossprod.products import CrossProducts
 from mixedfx.distributions import f_sf
 from mixedfx.inference.contrast_test import ContrastTest
-from mixedfx.inference.protocol import AdjustedCovariance, MixedFit
+from mixedfx.inference.protocol import AdjustedCovariance, MixedFit, require_one_residual_sd
 from mixedfx.pls.criterion import REML
 from mixedfx.pls.marginal import MarginalProducts, term_blocks
 
@@ -226,6 +226,7 @@ def compute_kenward_roger(fit: MixedFit, V_products: CrossProducts | None = None
         The cross-products V is built from at the fit's θ̂ and σ̂: the fit's own by default;
         for a weighted fit, pbkrtest's choice, the unweighted ones.
     """
+    require_one_residual_sd(fit, "Kenward-Roger")
     if fit.criterion != REML():
         raise ValueError(
             "Kenward-Roger needs a REML fit (as pbkrtest and lmerTest); refit with reml=True"

@@ -16,7 +16,7 @@ import pandas as pd
 from mixedfx.distributions import chi2_sf
 from mixedfx.errors import DataError
 from mixedfx.inference.lrt import as_ml, check_same_data, warn_refits
-from mixedfx.inference.protocol import MixedFit
+from mixedfx.inference.protocol import MixedFit, require_one_residual_sd
 from mixedfx.inference.simulation import ResponseSimulator, with_response
 from mixedfx.pls.criterion import ML
 
@@ -33,6 +33,8 @@ def bootstrap_lrt(small: MixedFit, large: MixedFit, nsim: int, seed: int | None)
     """
     check_same_data([small, large])
     warn_refits([small, large], ["model1", "model2"], stacklevel=3)
+    for fit in (small, large):
+        require_one_residual_sd(fit, "the parametric bootstrap")
     small, large = sorted((as_ml(small), as_ml(large)), key=lambda f: f.npar)
     observed = max(small.deviance - large.deviance, 0.0)
     columns, terms = nested_columns(small, large)

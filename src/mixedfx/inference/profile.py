@@ -44,7 +44,7 @@ from mixedfx.inference.profile_parameters import (
     fixed_effect_parameters,
     variance_parameters,
 )
-from mixedfx.inference.protocol import MixedFit
+from mixedfx.inference.protocol import MixedFit, require_one_residual_sd
 from mixedfx.inference.restricted import (
     Restricted,
     at_correlation_bound,
@@ -379,6 +379,7 @@ Ends = dict[str, tuple[float, float, list[str]]]
 def profile_all(fit: MixedFit, z: float, report: Progress) -> tuple[Profiler, Ends]:
     """Every parameter's ends (`Profiler.interval`), started over from a lower ML optimum
     whenever profiling finds one (at most `MAX_RECENTRES` times; then the last is kept)."""
+    require_one_residual_sd(fit, "a likelihood profile")
     profiler = Profiler.of(fit, RECENTRE_TOL)
     recentres = 0
     while True:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mixedfx.crossprod.products import CrossProducts
+from mixedfx.errors import UnsupportedError
 from mixedfx.optimize import OptSummary
 from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
@@ -143,6 +144,11 @@ class MixedFit(LikelihoodFit, Protocol):
     def covariances(self) -> list[np.ndarray]: ...
 
     @property
+    def dispersion_formula(self) -> str | None:
+        """The formula of a residual SD per stratum of rows, or None for one residual SD."""
+        ...
+
+    @property
     def group_names(self) -> tuple[str, ...]:
         """lme4's label of each term's grouping factor (``Subject``, ``Subject.1``)."""
         ...
@@ -268,3 +274,15 @@ def is_mixed(fit: object) -> TypeGuard[MixedFit]:
     evaluating any of its properties."""
     cls = type(fit)
     return hasattr(cls, "criterion") and hasattr(cls, "theta")
+
+
+def require_one_residual_sd(fit: MixedFit, what: str) -> None:
+    """Raise `UnsupportedError` for a fit with a residual SD per stratum, which `what`
+    (profiles, the parametric bootstrap, Kenward–Roger) does not handle yet: each holds the
+    variance ratios fixed or simulates with one residual SD."""
+    if fit.dispersion_formula is not None:
+        raise UnsupportedError(
+            f"{what} is not available for a fit with dispformula={fit.dispersion_formula!r} "
+            "yet; Wald intervals, Satterthwaite's df, residual_sd_intervals() and the "
+            "likelihood-ratio test (mixedfx.anova) are"
+        )

@@ -686,13 +686,16 @@ class LinearMixedModel:
 
     def simulate(self, nsim: int = 1, seed: int | None = None) -> np.ndarray:
         """Responses drawn from the fitted model, shape (n, nsim) (lme4's ``simulate``):
-        y* = offset + Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε*ᵢ ~ N(0, σ̂²/wᵢ), new random effects
-        in each draw, draw i from its own stream spawned from `seed`."""
+        y* = offset + Xβ̂ + Zb* + ε*, b* ~ N(0, σ̂²ΛΛᵀ), ε*ᵢ ~ N(0, σ̂²δ²_s(i)/wᵢ) (δ = 1
+        without a dispersion formula), new random effects in each draw, draw i from its own
+        stream spawned from `seed`."""
         from mixedfx.inference.simulation import draw_random_effects
 
         templates = self.layout.templates(self.theta)
         nlevels = self.A.structure.nlevels
         noise_sd = self.sigma / np.sqrt(self.weights)
+        if self.dispersion is not None:
+            noise_sd = noise_sd * self.dispersion.ratios.to_numpy()[self.dispersion.design.stratum]
         draws = []
         for stream in np.random.SeedSequence(seed).spawn(nsim):
             rng = np.random.default_rng(stream)
