@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,9 +20,6 @@ from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError, 
 from mixedfx.formula import MixedFormula
 from mixedfx.formula.rsyntax import CONTEXT_NAMES, expression_variables, parsed
 from mixedfx.messages import nearest, quote, quote_list
-
-if TYPE_CHECKING:
-    from mixedfx.data.weights import RowArguments
 
 
 @dataclass(frozen=True)
@@ -63,6 +59,30 @@ class ModelFrame:
     @property
     def nobs(self) -> int:
         return len(self.data)
+
+
+@dataclass(frozen=True)
+class RowArguments:
+    """Prior weights and an array offset, one value per row of the caller's data.
+
+    Attributes
+    ----------
+    weights
+        Shape (N,): finite, ≥ 0; None for unit weights.
+    offset
+        Shape (N,): NaN where missing; None when no array offset was given.
+    weights_label
+        How the summary names the weights: the column's name, or ``"(array)"``.
+    """
+
+    weights: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    weights_label: str | None = None
+
+    @property
+    def zero_weight(self) -> np.ndarray | None:
+        """Shape (N,), bool: the rows of weight 0; None without weights."""
+        return None if self.weights is None else self.weights == 0
 
 
 def used_variables(formula: MixedFormula) -> list[str]:

@@ -15,43 +15,16 @@ value makes the row incomplete, as lme4's ``na.action`` does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from mixedfx.data.frame import check_columns
+from mixedfx.data.frame import RowArguments, check_columns
 from mixedfx.errors import DataError
 from mixedfx.formula import MixedFormula
 
 RowValues = str | np.ndarray | pd.Series | list[float] | None
-
-
-@dataclass(frozen=True)
-class RowArguments:
-    """Prior weights and an array offset, one value per row of the caller's data.
-
-    Attributes
-    ----------
-    weights
-        Shape (N,): finite, ≥ 0; None for unit weights.
-    offset
-        Shape (N,): NaN where missing; None when no array offset was given.
-    weights_label
-        How the summary names the weights: the column's name, or ``"(array)"``.
-    """
-
-    weights: np.ndarray | None = None
-    offset: np.ndarray | None = None
-    weights_label: str | None = None
-
-    @property
-    def zero_weight(self) -> np.ndarray | None:
-        """Shape (N,), bool: the rows of weight 0; None without weights."""
-        return None if self.weights is None else self.weights == 0
-
-
-NO_ARGUMENTS = RowArguments()
 
 
 def row_arguments(data: pd.DataFrame, weights: RowValues, offset: RowValues) -> RowArguments:
