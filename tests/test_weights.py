@@ -134,6 +134,8 @@ def test_pearson_residuals_are_lme4s() -> None:
     summary = fit.summary()
     np.testing.assert_allclose(summary.scaled_residuals, R["pearson_scaled_quantiles"], rtol=1e-4)
     assert "\nWeights: w\n" in str(summary)
+    document = fit.to_dict()
+    assert document["weights"] == "w" and document["rows_left_out_zero_weight"] == 0
 
 
 def test_weights_and_offset_are_read_only_arrays_of_the_rows() -> None:
@@ -333,8 +335,10 @@ def test_fits_with_other_weights_are_not_compared() -> None:
 
 
 def test_simulated_noise_has_variance_sigma_squared_over_w() -> None:
-    """lme4's simulate: ε*ᵢ ~ N(0, σ²/wᵢ), so the variance of y*ᵢ is σ²/wᵢ + the random
-    intercept's variance, within the sampling error of 4000 draws."""
+    """The model's ε*ᵢ ~ N(0, σ²/wᵢ), so the variance of y*ᵢ is σ²/wᵢ + the random
+    intercept's variance, within the sampling error of 4000 draws.  (lme4 1.1-31's
+    ``simulate`` draws σ·rnorm(n) whatever the weights: on these data its rows of weight 1/4
+    and 4 both get variance 2.3, where the model says 5.4 and 1.6.)"""
     rng = np.random.default_rng(7)
     n = 200
     data = pd.DataFrame({"x": rng.normal(size=n), "g": np.repeat([f"g{i}" for i in range(20)], 10)})
