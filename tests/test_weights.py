@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import mixedfx as mfx
+from mixedfx import cli
 
 HERE = Path(__file__).parent / "data" / "weights"
 DATA = pd.read_csv(HERE / "weighted_lmm.csv")
@@ -388,3 +389,15 @@ def test_safe_formulas_accept_offsets_of_allowed_expressions(formula: str) -> No
 def test_safe_formulas_refuse_offsets_of_other_expressions(formula: str) -> None:
     with pytest.raises(mfx.FormulaError):
         mfx.lmer(formula, DATA, safe=True)
+
+
+def test_command_line_fits_with_weights_and_offset_columns(tmp_path: Path, capfd) -> None:
+    path = tmp_path / "weighted.csv"
+    DATA.to_csv(path, index=False)
+    args = ["fit", "y ~ x + (1 | g)", str(path), "--ml", "--weights", "w", "--offset", "z"]
+    assert cli.main([*args, "--format", "json"]) == 0
+    document = json.loads(capfd.readouterr().out)
+    assert document["loglik"] == pytest.approx(R["offset_argument"]["loglik"], abs=1e-6)
+    assert document["weights"] == "w"
+    assert cli.main(args) == 0
+    assert "\nWeights: w\n" in capfd.readouterr().out
