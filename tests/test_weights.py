@@ -401,3 +401,12 @@ def test_command_line_fits_with_weights_and_offset_columns(tmp_path: Path, capfd
     assert document["weights"] == "w"
     assert cli.main(args) == 0
     assert "\nWeights: w\n" in capfd.readouterr().out
+
+
+def test_r2_of_weighted_fit_is_performances() -> None:
+    """performance's ``r2_nakagawa``: the variances of the rows without their weights, σ² the
+    residual variance at weight 1."""
+    ref = R["r2_nakagawa"]
+    r2 = mfx.nakagawa_r2(mfx.lmer("y ~ x + (1 | g)", DATA, weights="w"))
+    assert r2.marginal == pytest.approx(ref["marginal"], rel=1e-6)
+    assert r2.conditional == pytest.approx(ref["conditional"], rel=1e-6)

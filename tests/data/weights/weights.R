@@ -52,4 +52,8 @@ out$lrt <- list(loglik = a$logLik, chisq = a$Chisq[2], df = a$Df[2], p = a[["Pr(
 s <- summary(m2)$coefficients
 out$satterthwaite_slopes_ml <- list(df = unname(s[, "df"]), p = unname(s[, "Pr(>|t|)"]),
   se = unname(s[, "Std. Error"]))
+# performance's R² of a weighted fit (the rows' variances without the weights)
+mr <- lme4::lmer(y ~ x + (1 | g), d, weights = w, control = tight)
+r2 <- performance::r2_nakagawa(mr)
+out$r2_nakagawa <- list(marginal = unname(r2$R2_marginal), conditional = unname(r2$R2_conditional))
 cat(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE))
