@@ -283,6 +283,7 @@ def test_bad_weights_are_refused(value: float, problem: str) -> None:
         (np.ones(10), "one number per row"),
         (["a"] * 600, "must be numbers"),
         ("nope", "not in the data"),
+        (DATA["w"].iloc[::-1], "index is not the data's"),
         (np.zeros(600), "every complete row has weight 0"),
     ],
 )

@@ -35,9 +35,10 @@ def row_arguments(data: pd.DataFrame, weights: RowValues, offset: RowValues) -> 
     data
         The caller's data frame (N rows); not modified.
     weights
-        A column of `data`, an array of N numbers, or None.
+        A column of `data`, an array of N numbers in `data`'s row order (a Series must have
+        `data`'s index), or None.
     offset
-        An array of N numbers, or None; a column name is a formula term instead
+        An array of N numbers as `weights`, or None; a column name is a formula term instead
         (`with_offset_column`).
 
     Raises
@@ -76,6 +77,12 @@ def _values(data: pd.DataFrame, given: object, what: str) -> np.ndarray:
     if isinstance(given, str):
         check_columns(data, [given], "data")
         given = data[given]
+    elif isinstance(given, pd.Series) and not given.index.equals(data.index):
+        raise DataError(
+            f"the {what} are a Series whose index is not the data's, so their rows cannot be "
+            f"matched; reindex them to the data (s.reindex(data.index)) or pass s.to_numpy() "
+            "for values in the data's row order"
+        )
     try:
         values = np.asarray(given, dtype=float)
     except (TypeError, ValueError):
