@@ -177,6 +177,7 @@ def model_frame(
         When rows of weight 0 were left out, with their number.
     """
     data = as_pandas(data)
+    given = arguments or RowArguments()
     columns = used_variables(formula)
     check_columns(data, columns, "data")
     if len(data) == 0:
@@ -184,43 +185,41 @@ def model_frame(
     scan = scan_columns(data, columns)
     grouping = grouping_columns(formula)
     check_kinds(scan, grouping)
-    if arguments is not None and arguments.offset is not None:
-        scan = replace(scan, complete=scan.complete & ~np.isnan(arguments.offset))
-        columns = [*columns, "offset"]
+    named = columns
+    if given.offset is not None:
+        scan = replace(scan, complete=scan.complete & ~np.isnan(given.offset))
+        named = [*columns, "the offset"]
     n_dropped = len(data) - int(scan.complete.sum())
     if n_dropped == len(data):
         raise DataError(
-            f"no rows left after removing {n_dropped} row(s) with missing values in {columns}; "
+            f"no rows left after removing {n_dropped} row(s) with missing values in {named}; "
             "check those columns for NaN/None"
         )
     check_finite(scan, grouping)
     if n_dropped:
         warnings.warn(
-            f"{n_dropped} of {len(data)} rows had missing values in {columns} and were removed",
+            f"{n_dropped} of {len(data)} rows had missing values in {named} and were removed",
             MissingValuesWarning,
             stacklevel=3,
         )
-    complete = scan.complete & _positive_weights(arguments, scan.complete)
-    used = [c for c in columns if c in data.columns]
-    kept = _copy_rows(data, used, complete, len(data) - int(complete.sum()))
+    complete = scan.complete & _positive_weights(given, scan.complete)
+    kept = _copy_rows(data, columns, complete, len(data) - int(complete.sum()))
     logical = logical_columns(scan, computed_columns(formula))
     typed = model_types(kept, scan, logical, labels_only(formula))
     rows = np.flatnonzero(complete)
-    if arguments is None:
-        return ModelFrame(typed, rows, n_dropped, logical)
     return ModelFrame(
         typed,
         rows,
         n_dropped,
         logical,
-        weights=None if arguments.weights is None else arguments.weights[rows],
-        offset=None if arguments.offset is None else arguments.offset[rows],
+        weights=None if given.weights is None else given.weights[rows],
+        offset=None if given.offset is None else given.offset[rows],
         n_zero_weight=int(scan.complete.sum()) - rows.size,
-        weights_label=arguments.weights_label,
+        weights_label=given.weights_label,
     )
 
 
-def _positive_weights(arguments: RowArguments | None, complete: np.ndarray) -> np.ndarray | bool:
+def _positive_weights(given: RowArguments, complete: np.ndarray) -> np.ndarray | bool:
     """Where the weight is positive (True without weights); warns of the complete rows of
     weight 0, which leave the likelihood (lme4 keeps them and reports a log-likelihood of −∞).
 
@@ -229,7 +228,7 @@ def _positive_weights(arguments: RowArguments | None, complete: np.ndarray) -> n
     DataError
         When no complete row has a positive weight.
     """
-    zero = None if arguments is None else arguments.zero_weight
+    zero = given.zero_weight
     if zero is None:
         return True
     count = int((zero & complete).sum())
