@@ -411,3 +411,43 @@ def test_r2_of_weighted_fit_is_performances() -> None:
     r2 = mfx.nakagawa_r2(mfx.lmer("y ~ x + (1 | g)", DATA, weights="w"))
     assert r2.marginal == pytest.approx(ref["marginal"], rel=1e-6)
     assert r2.conditional == pytest.approx(ref["conditional"], rel=1e-6)
+
+
+def test_weighted_criteria_are_the_gaussian_likelihood_of_y() -> None:
+    """An independent dense computation: with Ṽ = ZΛΛᵀZᵀ + W⁻¹ (V = σ²Ṽ), the ML deviance is
+    log|Ṽ| + n (1 + log(2π r²/n)) and the REML criterion adds log|XᵀṼ⁻¹X| with n − p, r² the
+    generalized residual sum of squares of y − offset; for crossed terms (sparse and dense
+    products, summed over chunks) at a θ away from the optimum."""
+    from mixedfx.crossprod.products import cross_products, term_matrix
+    from mixedfx.pls.criterion import ML, REML
+    from mixedfx.pls.deviance import ProfiledDeviance
+
+    rng = np.random.default_rng(11)
+    n = 90
+    data = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "a": [f"a{i}" for i in rng.integers(0, 6, n)],
+            "b": [f"b{i}" for i in rng.integers(0, 4, n)],
+            "o": rng.normal(size=n),
+            "w": rng.uniform(0.2, 3.0, n),
+        }
+    )
+    data["y"] = data["x"] + data["o"] + rng.normal(size=n) / np.sqrt(data["w"])
+    fit = mfx.lmer("y ~ x + offset(o) + (1 | a) + (1 | b)", data, weights="w")
+    design, theta = fit.design, np.array([0.7, 1.3])
+    Z = np.hstack([term_matrix(t).toarray() for t in design.terms])
+    Lam = np.diag(np.repeat(theta, [t.nlevels for t in design.terms]))
+    X, r_y = design.fixed.X, design.y - data["o"].to_numpy()
+    V = Z @ Lam @ Lam @ Z.T + np.diag(1.0 / data["w"].to_numpy())
+    Vinv = np.linalg.inv(V)
+    XtVX = X.T @ Vinv @ X
+    resid = r_y - X @ np.linalg.solve(XtVX, X.T @ Vinv @ r_y)
+    r2, logdet = float(resid @ Vinv @ resid), np.linalg.slogdet(V)[1]
+    p = X.shape[1]
+    ml = logdet + n * (1 + np.log(2 * np.pi * r2 / n))
+    reml = logdet + np.linalg.slogdet(XtVX)[1] + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
+    for dense in (True, False):
+        A = cross_products(design, chunk_rows=23, dense=dense)
+        assert ProfiledDeviance(A, ML())(theta) == pytest.approx(ml, rel=1e-11)
+        assert ProfiledDeviance(A, REML())(theta) == pytest.approx(reml, rel=1e-11)
