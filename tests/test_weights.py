@@ -110,20 +110,19 @@ def test_wald_intervals_of_weighted_fit_match_lme4() -> None:
 def test_profile_intervals_of_weighted_fit() -> None:
     """The variance parameters' profile intervals as lme4's ``confint(m)``.  For the
     correlation lme4's default spline is off by 0.02: its profile on a grid 4× finer
-    (``delta.cutoff = 1/32``) gives the upper end 0.786277, as here.  (lme4's intervals of
-    the fixed effects of a weighted fit are wrong, (2.899, 2.908) around 2.899 with a Wald
-    interval (2.598, 3.201), and come with warnings; they are not compared.)"""
+    (``delta.cutoff = 1/32``) gives the upper end 0.786277, as here (to its interpolation).
+    lme4's intervals of the fixed effects of a weighted fit are wrong ((2.899, 2.908) for the
+    intercept, whose Wald interval is (2.598, 3.201)); the intercept's is checked against ML
+    refits with β₀ held in an offset (``weights.R``)."""
     ref = case("lmer_weights_reml")["confint_profile"]
     ci = mfx.lmer(SLOPES, DATA, weights="w").confint("profile")
     names = ["sd((Intercept)|g)", "sd(x|g)", "sigma"]
     expected = [ref["names"].index(n) for n in ("sd_(Intercept)|g", "sd_x|g", "sigma")]
     np.testing.assert_allclose(ci.loc[names, "lower"], np.take(ref["lower"], expected), rtol=2e-3)
     np.testing.assert_allclose(ci.loc[names, "upper"], np.take(ref["upper"], expected), rtol=2e-3)
-    assert ci.loc["cor(x,(Intercept)|g)", "upper"] == pytest.approx(0.786277, abs=2e-4)
-    wald = mfx.lmer(SLOPES, DATA, weights="w").confint("wald")
-    for name in ("(Intercept)", "x"):  # a profile of β is close to Wald's interval here
-        width = wald.loc[name, "upper"] - wald.loc[name, "lower"]
-        np.testing.assert_allclose(ci.loc[name], wald.loc[name], atol=0.03 * width)
+    correlation = ci.loc["cor(x,(Intercept)|g)"]
+    np.testing.assert_allclose(correlation, R["profile_correlation_fine"], atol=2e-4)
+    np.testing.assert_allclose(ci.loc["(Intercept)"], R["profile_intercept"], rtol=1e-6)
 
 
 def test_pearson_residuals_are_lme4s() -> None:
