@@ -52,6 +52,11 @@ out$lrt <- list(loglik = a$logLik, chisq = a$Chisq[2], df = a$Df[2], p = a[["Pr(
 s <- summary(m2)$coefficients
 out$satterthwaite_slopes_ml <- list(df = unname(s[, "df"]), p = unname(s[, "Pr(>|t|)"]),
   se = unname(s[, "Std. Error"]))
+# lme4's na.action drops the rows whose offset is NA
+d$z_na <- d$z; d$z_na[c(4, 5)] <- NA
+mo <- lme4::lmer(y ~ x + (1 | g), d, weights = w, REML = FALSE, offset = z_na, control = tight)
+out$offset_na <- list(nobs = nobs(mo), loglik = as.numeric(logLik(mo)))
+
 # the profile interval of the intercept, computed directly: ML refits with β₀ held in an offset
 # (lme4's own confint(m, method = "profile") is wrong for β of a weighted fit)
 full <- lme4::lmer(y ~ x + (1 + x | g), d, weights = w, REML = FALSE, control = tight)
