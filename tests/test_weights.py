@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 import mixedfx as mfx
+from mixedfx import cli
 
 HERE = Path(__file__).parent / "data" / "weights"
 DATA = pd.read_csv(HERE / "weighted_lmm.csv")
@@ -109,20 +110,19 @@ def test_wald_intervals_of_weighted_fit_match_lme4() -> None:
 def test_profile_intervals_of_weighted_fit() -> None:
     """The variance parameters' profile intervals as lme4's ``confint(m)``.  For the
     correlation lme4's default spline is off by 0.02: its profile on a grid 4× finer
-    (``delta.cutoff = 1/32``) gives the upper end 0.786277, as here.  (lme4's intervals of
-    the fixed effects of a weighted fit are wrong, (2.899, 2.908) around 2.899 with a Wald
-    interval (2.598, 3.201), and come with warnings; they are not compared.)"""
+    (``delta.cutoff = 1/32``) gives the upper end 0.786277, as here (to its interpolation).
+    lme4's intervals of the fixed effects of a weighted fit are wrong ((2.899, 2.908) for the
+    intercept, whose Wald interval is (2.598, 3.201)); the intercept's is checked against ML
+    refits with β₀ held in an offset (``weights.R``)."""
     ref = case("lmer_weights_reml")["confint_profile"]
     ci = mfx.lmer(SLOPES, DATA, weights="w").confint("profile")
     names = ["sd((Intercept)|g)", "sd(x|g)", "sigma"]
     expected = [ref["names"].index(n) for n in ("sd_(Intercept)|g", "sd_x|g", "sigma")]
     np.testing.assert_allclose(ci.loc[names, "lower"], np.take(ref["lower"], expected), rtol=2e-3)
     np.testing.assert_allclose(ci.loc[names, "upper"], np.take(ref["upper"], expected), rtol=2e-3)
-    assert ci.loc["cor(x,(Intercept)|g)", "upper"] == pytest.approx(0.786277, abs=2e-4)
-    wald = mfx.lmer(SLOPES, DATA, weights="w").confint("wald")
-    for name in ("(Intercept)", "x"):  # a profile of β is close to Wald's interval here
-        width = wald.loc[name, "upper"] - wald.loc[name, "lower"]
-        np.testing.assert_allclose(ci.loc[name], wald.loc[name], atol=0.03 * width)
+    correlation = ci.loc["cor(x,(Intercept)|g)"]
+    np.testing.assert_allclose(correlation, R["profile_correlation_fine"], atol=2e-4)
+    np.testing.assert_allclose(ci.loc["(Intercept)"], R["profile_intercept"], rtol=1e-6)
 
 
 def test_pearson_residuals_are_lme4s() -> None:
@@ -134,6 +134,8 @@ def test_pearson_residuals_are_lme4s() -> None:
     summary = fit.summary()
     np.testing.assert_allclose(summary.scaled_residuals, R["pearson_scaled_quantiles"], rtol=1e-4)
     assert "\nWeights: w\n" in str(summary)
+    document = fit.to_dict()
+    assert document["weights"] == "w" and document["rows_left_out_zero_weight"] == 0
 
 
 def test_weights_and_offset_are_read_only_arrays_of_the_rows() -> None:
@@ -280,6 +282,7 @@ def test_bad_weights_are_refused(value: float, problem: str) -> None:
         (np.ones(10), "one number per row"),
         (["a"] * 600, "must be numbers"),
         ("nope", "not in the data"),
+        (DATA["w"].iloc[::-1], "index is not the data's"),
         (np.zeros(600), "every complete row has weight 0"),
     ],
 )
@@ -301,8 +304,9 @@ def test_missing_offset_values_drop_rows_as_missing_data() -> None:
     kept = DATA.drop(index=[3, 4]).reset_index(drop=True)
     reference = mfx.lmer(OFFSET, kept, weights="w", reml=False)
     for fit in (by_column, by_array):
-        assert fit.nobs == 598 and fit.n_dropped == 2
+        assert fit.nobs == R["offset_na"]["nobs"] and fit.n_dropped == 2
         assert fit.objective == pytest.approx(reference.objective, abs=1e-8)
+        assert fit.loglik == pytest.approx(R["offset_na"]["loglik"], abs=1e-6)
     assert data["z"].isna().sum() == 2  # the caller's frame is not modified
 
 
@@ -333,8 +337,10 @@ def test_fits_with_other_weights_are_not_compared() -> None:
 
 
 def test_simulated_noise_has_variance_sigma_squared_over_w() -> None:
-    """lme4's simulate: ε*ᵢ ~ N(0, σ²/wᵢ), so the variance of y*ᵢ is σ²/wᵢ + the random
-    intercept's variance, within the sampling error of 4000 draws."""
+    """The model's ε*ᵢ ~ N(0, σ²/wᵢ), so the variance of y*ᵢ is σ²/wᵢ + the random
+    intercept's variance, within the sampling error of 4000 draws.  (lme4 1.1-31's
+    ``simulate`` draws σ·rnorm(n) whatever the weights: on these data its rows of weight 1/4
+    and 4 both get variance 2.3, where the model says 5.4 and 1.6.)"""
     rng = np.random.default_rng(7)
     n = 200
     data = pd.DataFrame({"x": rng.normal(size=n), "g": np.repeat([f"g{i}" for i in range(20)], 10)})
@@ -384,3 +390,64 @@ def test_safe_formulas_accept_offsets_of_allowed_expressions(formula: str) -> No
 def test_safe_formulas_refuse_offsets_of_other_expressions(formula: str) -> None:
     with pytest.raises(mfx.FormulaError):
         mfx.lmer(formula, DATA, safe=True)
+
+
+def test_command_line_fits_with_weights_and_offset_columns(tmp_path: Path, capfd) -> None:
+    path = tmp_path / "weighted.csv"
+    DATA.to_csv(path, index=False)
+    args = ["fit", "y ~ x + (1 | g)", str(path), "--ml", "--weights", "w", "--offset", "z"]
+    assert cli.main([*args, "--format", "json"]) == 0
+    document = json.loads(capfd.readouterr().out)
+    assert document["loglik"] == pytest.approx(R["offset_argument"]["loglik"], abs=1e-6)
+    assert document["weights"] == "w"
+    assert cli.main(args) == 0
+    assert "\nWeights: w\n" in capfd.readouterr().out
+
+
+def test_r2_of_weighted_fit_is_performances() -> None:
+    """performance's ``r2_nakagawa``: the variances of the rows without their weights, σ² the
+    residual variance at weight 1."""
+    ref = R["r2_nakagawa"]
+    r2 = mfx.nakagawa_r2(mfx.lmer("y ~ x + (1 | g)", DATA, weights="w"))
+    assert r2.marginal == pytest.approx(ref["marginal"], rel=1e-6)
+    assert r2.conditional == pytest.approx(ref["conditional"], rel=1e-6)
+
+
+def test_weighted_criteria_are_the_gaussian_likelihood_of_y() -> None:
+    """An independent dense computation: with Ṽ = ZΛΛᵀZᵀ + W⁻¹ (V = σ²Ṽ), the ML deviance is
+    log|Ṽ| + n (1 + log(2π r²/n)) and the REML criterion adds log|XᵀṼ⁻¹X| with n − p, r² the
+    generalized residual sum of squares of y − offset; for crossed terms (sparse and dense
+    products, summed over chunks) at a θ away from the optimum."""
+    from mixedfx.crossprod.products import cross_products, term_matrix
+    from mixedfx.pls.criterion import ML, REML
+    from mixedfx.pls.deviance import ProfiledDeviance
+
+    rng = np.random.default_rng(11)
+    n = 90
+    data = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "a": [f"a{i}" for i in rng.integers(0, 6, n)],
+            "b": [f"b{i}" for i in rng.integers(0, 4, n)],
+            "o": rng.normal(size=n),
+            "w": rng.uniform(0.2, 3.0, n),
+        }
+    )
+    data["y"] = data["x"] + data["o"] + rng.normal(size=n) / np.sqrt(data["w"])
+    fit = mfx.lmer("y ~ x + offset(o) + (1 | a) + (1 | b)", data, weights="w")
+    design, theta = fit.design, np.array([0.7, 1.3])
+    Z = np.hstack([term_matrix(t).toarray() for t in design.terms])
+    Lam = np.diag(np.repeat(theta, [t.nlevels for t in design.terms]))
+    X, r_y = design.fixed.X, design.y - data["o"].to_numpy()
+    V = Z @ Lam @ Lam @ Z.T + np.diag(1.0 / data["w"].to_numpy())
+    Vinv = np.linalg.inv(V)
+    XtVX = X.T @ Vinv @ X
+    resid = r_y - X @ np.linalg.solve(XtVX, X.T @ Vinv @ r_y)
+    r2, logdet = float(resid @ Vinv @ resid), np.linalg.slogdet(V)[1]
+    p = X.shape[1]
+    ml = logdet + n * (1 + np.log(2 * np.pi * r2 / n))
+    reml = logdet + np.linalg.slogdet(XtVX)[1] + (n - p) * (1 + np.log(2 * np.pi * r2 / (n - p)))
+    for dense in (True, False):
+        A = cross_products(design, chunk_rows=23, dense=dense)
+        assert ProfiledDeviance(A, ML())(theta) == pytest.approx(ml, rel=1e-11)
+        assert ProfiledDeviance(A, REML())(theta) == pytest.approx(reml, rel=1e-11)

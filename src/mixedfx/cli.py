@@ -102,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("formula", help="lme4 formula, e.g. 'y ~ x + (1 | g)'")
     fit.add_argument("data", type=Path, help="a .csv or .parquet file")
     fit.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    fit.add_argument("--weights", metavar="COLUMN", help="prior weights (inverse variances)")
+    fit.add_argument("--offset", metavar="COLUMN", help="a known part of the linear predictor")
     fit.add_argument(
         "--format", choices=["text", "json", "markdown"], default="text", help="output format"
     )
@@ -133,7 +135,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from mixedfx.models.lmm import lmer
 
-    fit = lmer(args.formula, read_table(args.data), reml=not args.ml, safe=True)
+    data = read_table(args.data)
+    fit = lmer(
+        args.formula, data, reml=not args.ml, weights=args.weights, offset=args.offset, safe=True
+    )
     if args.format == "json":
         print(json.dumps(fit.to_dict(), indent=2))
     elif args.format == "markdown":

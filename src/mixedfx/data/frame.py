@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,9 +20,6 @@ from mixedfx.errors import DataError, MissingValuesWarning, UnknownColumnError, 
 from mixedfx.formula import MixedFormula
 from mixedfx.formula.rsyntax import CONTEXT_NAMES, expression_variables, parsed
 from mixedfx.messages import nearest, quote, quote_list
-
-if TYPE_CHECKING:
-    from mixedfx.data.weights import RowArguments
 
 
 @dataclass(frozen=True)
@@ -63,6 +59,30 @@ class ModelFrame:
     @property
     def nobs(self) -> int:
         return len(self.data)
+
+
+@dataclass(frozen=True)
+class RowArguments:
+    """Prior weights and an array offset, one value per row of the caller's data.
+
+    Attributes
+    ----------
+    weights
+        Shape (N,): finite, ≥ 0; None for unit weights.
+    offset
+        Shape (N,): NaN where missing; None when no array offset was given.
+    weights_label
+        How the summary names the weights: the column's name, or ``"(array)"``.
+    """
+
+    weights: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    weights_label: str | None = None
+
+    @property
+    def zero_weight(self) -> np.ndarray | None:
+        """Shape (N,), bool: the rows of weight 0; None without weights."""
+        return None if self.weights is None else self.weights == 0
 
 
 def used_variables(formula: MixedFormula) -> list[str]:
@@ -157,6 +177,7 @@ def model_frame(
         When rows of weight 0 were left out, with their number.
     """
     data = as_pandas(data)
+    given = arguments or RowArguments()
     columns = used_variables(formula)
     check_columns(data, columns, "data")
     if len(data) == 0:
@@ -164,43 +185,41 @@ def model_frame(
     scan = scan_columns(data, columns)
     grouping = grouping_columns(formula)
     check_kinds(scan, grouping)
-    if arguments is not None and arguments.offset is not None:
-        scan = replace(scan, complete=scan.complete & ~np.isnan(arguments.offset))
-        columns = [*columns, "offset"]
+    named = columns
+    if given.offset is not None:
+        scan = replace(scan, complete=scan.complete & ~np.isnan(given.offset))
+        named = [*columns, "the offset"]
     n_dropped = len(data) - int(scan.complete.sum())
     if n_dropped == len(data):
         raise DataError(
-            f"no rows left after removing {n_dropped} row(s) with missing values in {columns}; "
+            f"no rows left after removing {n_dropped} row(s) with missing values in {named}; "
             "check those columns for NaN/None"
         )
     check_finite(scan, grouping)
     if n_dropped:
         warnings.warn(
-            f"{n_dropped} of {len(data)} rows had missing values in {columns} and were removed",
+            f"{n_dropped} of {len(data)} rows had missing values in {named} and were removed",
             MissingValuesWarning,
             stacklevel=3,
         )
-    complete = scan.complete & _positive_weights(arguments, scan.complete)
-    used = [c for c in columns if c in data.columns]
-    kept = _copy_rows(data, used, complete, len(data) - int(complete.sum()))
+    complete = scan.complete & _positive_weights(given, scan.complete)
+    kept = _copy_rows(data, columns, complete, len(data) - int(complete.sum()))
     logical = logical_columns(scan, computed_columns(formula))
     typed = model_types(kept, scan, logical, labels_only(formula))
     rows = np.flatnonzero(complete)
-    if arguments is None:
-        return ModelFrame(typed, rows, n_dropped, logical)
     return ModelFrame(
         typed,
         rows,
         n_dropped,
         logical,
-        weights=None if arguments.weights is None else arguments.weights[rows],
-        offset=None if arguments.offset is None else arguments.offset[rows],
+        weights=None if given.weights is None else given.weights[rows],
+        offset=None if given.offset is None else given.offset[rows],
         n_zero_weight=int(scan.complete.sum()) - rows.size,
-        weights_label=arguments.weights_label,
+        weights_label=given.weights_label,
     )
 
 
-def _positive_weights(arguments: RowArguments | None, complete: np.ndarray) -> np.ndarray | bool:
+def _positive_weights(given: RowArguments, complete: np.ndarray) -> np.ndarray | bool:
     """Where the weight is positive (True without weights); warns of the complete rows of
     weight 0, which leave the likelihood (lme4 keeps them and reports a log-likelihood of −∞).
 
@@ -209,7 +228,7 @@ def _positive_weights(arguments: RowArguments | None, complete: np.ndarray) -> n
     DataError
         When no complete row has a positive weight.
     """
-    zero = None if arguments is None else arguments.zero_weight
+    zero = given.zero_weight
     if zero is None:
         return True
     count = int((zero & complete).sum())

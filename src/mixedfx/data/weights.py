@@ -15,43 +15,16 @@ value makes the row incomplete, as lme4's ``na.action`` does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from mixedfx.data.frame import check_columns
+from mixedfx.data.frame import RowArguments, check_columns
 from mixedfx.errors import DataError
 from mixedfx.formula import MixedFormula
 
 RowValues = str | np.ndarray | pd.Series | list[float] | None
-
-
-@dataclass(frozen=True)
-class RowArguments:
-    """Prior weights and an array offset, one value per row of the caller's data.
-
-    Attributes
-    ----------
-    weights
-        Shape (N,): finite, ≥ 0; None for unit weights.
-    offset
-        Shape (N,): NaN where missing; None when no array offset was given.
-    weights_label
-        How the summary names the weights: the column's name, or ``"(array)"``.
-    """
-
-    weights: np.ndarray | None = None
-    offset: np.ndarray | None = None
-    weights_label: str | None = None
-
-    @property
-    def zero_weight(self) -> np.ndarray | None:
-        """Shape (N,), bool: the rows of weight 0; None without weights."""
-        return None if self.weights is None else self.weights == 0
-
-
-NO_ARGUMENTS = RowArguments()
 
 
 def row_arguments(data: pd.DataFrame, weights: RowValues, offset: RowValues) -> RowArguments:
@@ -62,9 +35,10 @@ def row_arguments(data: pd.DataFrame, weights: RowValues, offset: RowValues) -> 
     data
         The caller's data frame (N rows); not modified.
     weights
-        A column of `data`, an array of N numbers, or None.
+        A column of `data`, an array of N numbers in `data`'s row order (a Series must have
+        `data`'s index), or None.
     offset
-        An array of N numbers, or None; a column name is a formula term instead
+        An array of N numbers as `weights`, or None; a column name is a formula term instead
         (`with_offset_column`).
 
     Raises
@@ -103,6 +77,12 @@ def _values(data: pd.DataFrame, given: object, what: str) -> np.ndarray:
     if isinstance(given, str):
         check_columns(data, [given], "data")
         given = data[given]
+    elif isinstance(given, pd.Series) and not given.index.equals(data.index):
+        raise DataError(
+            f"the {what} are a Series whose index is not the data's, so their rows cannot be "
+            f"matched; reindex them to the data (s.reindex(data.index)) or pass s.to_numpy() "
+            "for values in the data's row order"
+        )
     try:
         values = np.asarray(given, dtype=float)
     except (TypeError, ValueError):

@@ -26,9 +26,9 @@ diagonal, so the work is O(q_rest² q) and the memory O(q_rest q), never n or q�
 
 Prior weights: pbkrtest (and lmerTest, which calls it) builds V = ZGZᵀ + σ²I from the
 unweighted rows, leaving the weights out, while Φ is lme4's weighted ``vcov(m)``.  To give
-their numbers, a weighted fit passes its unweighted cross-products here (`V_products`); the
-result is then pbkrtest's, not a Kenward–Roger adjustment of the weighted model (with equal
-weights c it changes with c).
+their numbers, V is built here from the fit's unweighted cross-products (`MixedFit.unweighted_A`);
+for a weighted fit the result is pbkrtest's, not a Kenward–Roger adjustment of the weighted
+model (with equal weights c it changes with c).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from functools import cached_property
 
 import numpy as np
 
-from mixedfx.crossprod.products import CrossProducts
 from mixedfx.distributions import f_sf
 from mixedfx.inference.contrast_test import ContrastTest
 from mixedfx.inference.protocol import AdjustedCovariance, MixedFit, require_one_residual_sd
@@ -215,26 +214,19 @@ class KenwardRoger:
     PhiA: np.ndarray
 
 
-def compute_kenward_roger(fit: MixedFit, V_products: CrossProducts | None = None) -> KenwardRoger:
-    """Φ, P_i, Ω and Φ_A from the cross-products (see the module notes).
-
-    Parameters
-    ----------
-    fit
-        A REML fit; Φ is its vcov.
-    V_products
-        The cross-products V is built from at the fit's θ̂ and σ̂: the fit's own by default;
-        for a weighted fit, pbkrtest's choice, the unweighted ones.
-    """
+def compute_kenward_roger(fit: MixedFit) -> KenwardRoger:
+    """Φ, P_i, Ω and Φ_A from the cross-products (see the module notes), V from the
+    unweighted ones at θ̂ and σ̂, Φ the fit's vcov."""
     require_one_residual_sd(fit, "Kenward-Roger")
     if fit.criterion != REML():
         raise ValueError(
             "Kenward-Roger needs a REML fit (as pbkrtest and lmerTest); refit with reml=True"
         )
-    chol = fit.chol if V_products is None else fit.deviance_function(V_products).factor(fit.theta)
+    A = fit.unweighted_A
+    chol = fit.chol if A is fit.A else fit.deviance_function(A).factor(fit.theta)
     if chol is None:
         raise FloatingPointError(f"the model cannot be evaluated at θ = {fit.theta}")
-    marginal = MarginalProducts(fit.A if V_products is None else V_products, chol)
+    marginal = MarginalProducts(A, chol)
     params = random_parameters(fit)
     random = RandomQuantities(marginal, params)
     c = np.array([x.value for x in params])

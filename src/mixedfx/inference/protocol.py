@@ -92,6 +92,12 @@ class MixedFit(LikelihoodFit, Protocol):
     def A(self) -> CrossProducts: ...
 
     @property
+    def unweighted_A(self) -> CrossProducts:
+        """The cross-products of the rows without their prior weights (`A` itself for an
+        unweighted fit): pbkrtest's Kenward–Roger and performance's R² leave the weights out."""
+        ...
+
+    @property
     def criterion(self) -> Criterion: ...
 
     @property

@@ -184,6 +184,14 @@ class LinearMixedModel:
         """The cross-product blocks the fit was computed from."""
         return self.estimate.A
 
+    @cached_property
+    def unweighted_A(self) -> CrossProducts:
+        """The cross-products of the rows without their prior weights (`A` for an unweighted
+        fit): pbkrtest's Kenward–Roger and performance's R² leave the weights out."""
+        if self.design.weights is None:
+            return self.A
+        return cross_products(replace(self.design, weights=None))
+
     @property
     def criterion(self) -> Criterion:
         """What was minimized: `ML` or `REML`."""
@@ -520,7 +528,7 @@ class LinearMixedModel:
             WeightsWarning,
             stacklevel=3,
         )
-        return compute_kenward_roger(self, cross_products(replace(self.design, weights=None)))
+        return compute_kenward_roger(self)
 
     # -- fitted values and prediction ------------------------------------------------------
 

@@ -21,6 +21,8 @@ def lmer_document(fit: ReportedMixedFit) -> dict[str, Any]:
         "method": fit.method,
         "nobs": fit.nobs,
         "rows_removed_missing": fit.n_dropped,
+        "weights": fit.weights_label,
+        "rows_left_out_zero_weight": fit.n_zero_weight,
         "ngroups": fit.ngroups,
         "objective": fit.objective,
         "loglik": fit.loglik,

@@ -52,4 +52,31 @@ out$lrt <- list(loglik = a$logLik, chisq = a$Chisq[2], df = a$Df[2], p = a[["Pr(
 s <- summary(m2)$coefficients
 out$satterthwaite_slopes_ml <- list(df = unname(s[, "df"]), p = unname(s[, "Pr(>|t|)"]),
   se = unname(s[, "Std. Error"]))
+# lme4's na.action drops the rows whose offset is NA
+d$z_na <- d$z; d$z_na[c(4, 5)] <- NA
+mo <- lme4::lmer(y ~ x + (1 | g), d, weights = w, REML = FALSE, offset = z_na, control = tight)
+out$offset_na <- list(nobs = nobs(mo), loglik = as.numeric(logLik(mo)))
+
+# the profile interval of the intercept, computed directly: ML refits with β₀ held in an offset
+# (lme4's own confint(m, method = "profile") is wrong for β of a weighted fit)
+full <- lme4::lmer(y ~ x + (1 + x | g), d, weights = w, REML = FALSE, control = tight)
+zeta <- function(b0) {
+  d$b0 <- b0
+  m <- lme4::lmer(y ~ 0 + x + (1 + x | g), d, weights = w, REML = FALSE, offset = b0,
+                  control = tight)
+  sqrt(pmax(deviance(m) - deviance(full), 0)) - qnorm(0.975)
+}
+b0 <- fixef(full)[[1]]
+out$profile_intercept <- c(uniroot(zeta, c(b0 - 1, b0), tol = 1e-10)$root,
+                           uniroot(zeta, c(b0, b0 + 1), tol = 1e-10)$root)
+
+# the correlation's profile interval of the REML fit on a grid 4x finer than confint's default
+mr <- lme4::lmer(y ~ x + (1 + x | g), d, weights = w)
+fine <- suppressWarnings(confint(profile(mr, which = "theta_", delta.cutoff = 1 / 32)))
+out$profile_correlation_fine <- unname(fine[".sig02", ])
+
+# performance's R² of a weighted fit (the rows' variances without the weights)
+mr <- lme4::lmer(y ~ x + (1 | g), d, weights = w, control = tight)
+r2 <- performance::r2_nakagawa(mr)
+out$r2_nakagawa <- list(marginal = unname(r2$R2_marginal), conditional = unname(r2$R2_conditional))
 cat(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE))
