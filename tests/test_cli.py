@@ -42,9 +42,17 @@ def test_demo_runs_the_article_analysis(tmp_path: Path) -> None:
     rmse = case("exercise_mood_rmse")["rmse"]
     assert f"{rmse['lmer_slopes']:.4f}" in result.stdout
     report = (out / "report.html").read_text()
-    assert report.count("data:image/png;base64,") == 8
+    assert report.count("data:image/png;base64,") == 9
     assert "Residuals by State" in report
-    assert len(list(out.glob("*.png"))) == 8
+    assert len(list(out.glob("*.png"))) == 9
+    # the article's next step: one residual SD per State, tested against one for all
+    disp = case("exercise_mood_disp_ml")
+    assert "One residual SD vs one per State" in result.stdout
+    assert "The States' residual variances differ" in result.stdout
+    section = result.stdout.split("Residual SD by State with 95% intervals")[1]
+    printed = {line.split()[0]: float(line.split()[1]) for line in section.splitlines()[3:7]}
+    assert printed == pytest.approx(disp["residual_sd"], rel=1e-5)  # nlme's varIdent fit
+    assert "Do the States' residual variances differ?" in report
 
 
 def test_fit_a_csv(tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from mixedfx.demo import run_demo
+    from mixedfx.demo import dispersion_finding, run_demo
 
     results, report = run_demo(args.out)
     r = results
@@ -125,6 +125,11 @@ def _demo(args: argparse.Namespace) -> int:
         ("Mixed model: Mood ~ Exercise + (1 + Exercise | State), ML", r.slopes.summary()),
         ("Root-mean-square error and fit of the four models", r.rmse.to_string()),
         ("Random intercepts vs random slopes: likelihood-ratio test", r.lrt.to_string()),
+        (
+            "One residual SD vs one per State (dispformula = ~ State): likelihood-ratio test",
+            r.dispersion_lrt.to_string() + "\n\n" + dispersion_finding(r),
+        ),
+        ("Residual SD by State with 95% intervals", r.residual_sds.to_string()),
     ]
     for title, body in blocks:
         print(f"== {title}\n\n{body}\n")

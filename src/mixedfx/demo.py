@@ -2,7 +2,9 @@
 
 Mood against Exercise for residents of four States: the pooled regression finds a clear
 exercise effect, the per-State regressions disagree with it and with each other, and a mixed
-model with random intercepts and slopes by State reconciles them.  `run_demo` fits the models,
+model with random intercepts and slopes by State reconciles them.  The article then finds that
+the States' residual variances differ; the same model with a residual SD per State
+(``dispformula="~ State"``) tests that against one residual SD.  `run_demo` fits the models,
 draws the figures and writes a self-contained HTML report.
 """
 
@@ -18,6 +20,8 @@ from mixedfx.inference import anova, compare
 from mixedfx.models.lm import LinearModel, lm
 from mixedfx.models.lmlist import LmList, lm_list
 from mixedfx.models.lmm import LinearMixedModel, lmer
+
+SLOPES = "Mood ~ Exercise + (1 + Exercise | State)"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,12 @@ class DemoResults:
         `compare` table of the four models.
     lrt
         Likelihood-ratio test of random intercepts against random slopes.
+    heteroscedastic
+        The slopes model with a residual SD per State, by ML.
+    dispersion_lrt
+        Likelihood-ratio test of one residual SD against one per State.
+    residual_sds
+        Each State's residual SD with its 95% Wald interval (log scale).
     """
 
     data: pd.DataFrame
@@ -46,6 +56,9 @@ class DemoResults:
     slopes: LinearMixedModel
     rmse: pd.DataFrame
     lrt: pd.DataFrame
+    heteroscedastic: LinearMixedModel
+    dispersion_lrt: pd.DataFrame
+    residual_sds: pd.DataFrame
 
 
 def fit_demo() -> DemoResults:
@@ -55,7 +68,7 @@ def fit_demo() -> DemoResults:
     with_state = lm("Mood ~ Exercise + State", data)
     per_state = lm_list("Mood ~ Exercise | State", data)
     intercepts = lmer("Mood ~ Exercise + (1 | State)", data, reml=False)
-    slopes = lmer("Mood ~ Exercise + (1 + Exercise | State)", data, reml=False)
+    slopes = lmer(SLOPES, data, reml=False)
     names = [
         "lm: Mood ~ Exercise",
         "lm: + State",
@@ -64,7 +77,41 @@ def fit_demo() -> DemoResults:
     ]
     rmse = compare(pooled, with_state, intercepts, slopes, names=names)
     lrt = anova(intercepts, slopes, names=["random intercepts", "random slopes"])
-    return DemoResults(data, pooled, with_state, per_state, intercepts, slopes, rmse, lrt)
+    heteroscedastic = lmer(SLOPES, data, reml=False, dispformula="~ State")
+    dispersion_lrt = anova(
+        slopes, heteroscedastic, names=["one residual SD", "a residual SD per State"]
+    )
+    return DemoResults(
+        data,
+        pooled,
+        with_state,
+        per_state,
+        intercepts,
+        slopes,
+        rmse,
+        lrt,
+        heteroscedastic,
+        dispersion_lrt,
+        heteroscedastic.residual_sd_intervals(0.95),
+    )
+
+
+def dispersion_finding(results: DemoResults, alpha: float = 0.05) -> str:
+    """One sentence on what the test of one residual SD against one per State says."""
+    test = results.dispersion_lrt.iloc[-1]
+    sds = results.residual_sds["estimate"]
+    smallest, largest = str(sds.idxmin()), str(sds.idxmax())
+    statistic = f"χ² = {test['chisq']:.2f} on {int(test['df'])} df, p = {test['p_value']:.2g}"
+    spread = (
+        f"the residual SD ranges from {sds.min():.2f} in State {smallest} "
+        f"to {sds.max():.2f} in State {largest}"
+    )
+    if test["p_value"] < alpha:
+        return f"The States' residual variances differ ({statistic}): {spread}."
+    return (
+        f"The data do not show that the States' residual variances differ ({statistic}), "
+        f"although {spread}."
+    )
 
 
 def figures(results: DemoResults) -> dict[str, object]:
@@ -78,7 +125,10 @@ def figures(results: DemoResults) -> dict[str, object]:
         "pooled_residuals_by_state": plot.residuals_by_group(r.pooled, "State", data=r.data),
         "per_state_lines": plot.group_lines(r.per_state),
         "shrinkage": plot.shrinkage(r.pooled, r.per_state, r.slopes),
-        "mixed_residuals_by_state": plot.residuals_by_group(r.slopes, "State"),
+        "mixed_residuals_by_state": plot.residuals_by_group(r.slopes, "State", standardized=True),
+        "dispersion_residuals_by_state": plot.residuals_by_group(
+            r.heteroscedastic, "State", standardized=True
+        ),
         "random_effects": plot.caterpillar(r.slopes),
         "mixed_qq": plot.qq_residuals(r.slopes),
     }
@@ -100,6 +150,13 @@ def run_demo(out: Path) -> tuple[DemoResults, Path]:
         "with_state": r.with_state.summary(),
         "slopes": r.slopes.summary(),
     }
-    tables = {"per_state": r.per_state.coef_table(), "rmse": r.rmse, "lrt": r.lrt}
-    report.write_text(demo_report(summaries, tables, drawn), encoding="utf-8")
+    tables = {
+        "per_state": r.per_state.coef_table(),
+        "rmse": r.rmse,
+        "lrt": r.lrt,
+        "dispersion_lrt": r.dispersion_lrt,
+        "residual_sds": r.residual_sds,
+    }
+    text = {"dispersion": dispersion_finding(r)}
+    report.write_text(demo_report(summaries, tables, drawn, text), encoding="utf-8")
     return results, report

@@ -18,7 +18,10 @@ img { max-width: 100%; }
 
 
 def demo_report(
-    summaries: dict[str, object], tables: dict[str, pd.DataFrame], figures: dict[str, object]
+    summaries: dict[str, object],
+    tables: dict[str, pd.DataFrame],
+    figures: dict[str, object],
+    text: dict[str, str],
 ) -> str:
     """The report as one HTML document with every figure inlined.
 
@@ -28,9 +31,12 @@ def demo_report(
         The printed summaries of the ``pooled`` and ``with_state`` linear models and of
         the ``slopes`` mixed model.
     tables
-        ``per_state`` coefficients, the ``rmse`` comparison and the ``lrt``.
+        ``per_state`` coefficients, the ``rmse`` comparison, the ``lrt``, the
+        ``dispersion_lrt`` and the States' ``residual_sds`` with intervals.
     figures
         Matplotlib figures by file stem.
+    text
+        The ``dispersion`` finding, one sentence.
     """
 
     def fig(stem: str, caption: str) -> str:
@@ -52,12 +58,26 @@ def demo_report(
         _pre(summaries["slopes"]),
         fig("shrinkage", "Pooled, per-State and mixed-model lines: partial pooling."),
         fig("random_effects", "Random effects by State with 95% intervals."),
-        fig("mixed_residuals_by_state", "Mixed-model residuals by State."),
+        fig(
+            "mixed_residuals_by_state",
+            "Mixed-model residuals by State, each over σ: unequal spreads, unequal variances.",
+        ),
         fig("mixed_qq", "Normal QQ plot of the mixed model's residuals."),
         "<h2>5. Comparing the models</h2>",
         tables["rmse"].to_html(float_format=lambda x: f"{x:.4f}", na_rep=""),
         "<h3>Random intercepts against random slopes (likelihood-ratio test)</h3>",
         tables["lrt"].to_html(float_format=lambda x: f"{x:.4g}", na_rep=""),
+        "<h2>6. Do the States' residual variances differ?</h2>",
+        f"<p>{escape(text['dispersion'])}</p>",
+        "<h3>One residual SD against one per State (likelihood-ratio test)</h3>",
+        tables["dispersion_lrt"].to_html(float_format=lambda x: f"{x:.4g}", na_rep=""),
+        "<h3>Residual SD by State, with 95% intervals</h3>",
+        tables["residual_sds"].to_html(float_format=lambda x: f"{x:.4f}"),
+        fig(
+            "dispersion_residuals_by_state",
+            "Residuals by State over each State's own SD (dispformula = ~ State): "
+            "the spreads now agree.",
+        ),
     ]
     body = "\n".join(sections)
     return (
