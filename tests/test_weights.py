@@ -276,6 +276,13 @@ def test_bad_weights_are_refused(value: float, problem: str) -> None:
         mfx.lmer(SLOPES, DATA, weights=weights)
 
 
+def test_a_missing_weight_in_a_nullable_column_is_named() -> None:
+    data = DATA.assign(w=DATA["w"].astype("Float64"))
+    data.loc[7, "w"] = pd.NA
+    with pytest.raises(mfx.DataError, match=r"missing \(NaN\).*row 7"):
+        mfx.lmer(SLOPES, data, weights="w")
+
+
 @pytest.mark.parametrize(
     ("weights", "message"),
     [

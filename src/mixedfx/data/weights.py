@@ -84,7 +84,10 @@ def _values(data: pd.DataFrame, given: object, what: str) -> np.ndarray:
             "for values in the data's row order"
         )
     try:
-        values = np.asarray(given, dtype=float)
+        if isinstance(given, pd.Series):  # nullable dtypes hold pd.NA, which is not a float
+            values = given.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            values = np.asarray(given, dtype=float)
     except (TypeError, ValueError):
         raise DataError(f"the {what} must be numbers, one per row of the data") from None
     if values.ndim != 1 or values.shape[0] != len(data):
