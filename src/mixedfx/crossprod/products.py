@@ -22,8 +22,10 @@ sparse products have a fixed cost per call that outweighs the work on few column
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -98,6 +100,23 @@ class CrossProducts:
         fixed = self.structure.fixed
         return self.R[fixed, fixed]
 
+    @cached_property
+    def dense(self) -> np.ndarray:
+        """A as one dense symmetric array, [[blockdiag(A11), Bᵀ], [B, R]], shape (s, s), s =
+        `size`: the small models' evaluation (`mixedfx.pls.dense`) works on it."""
+        q1 = self.q1
+        B = self.B.matrix
+        if not isinstance(B, np.ndarray):
+            B = B.toarray()
+        full = np.zeros((self.size, self.size))
+        full.flat[block_positions(self.structure.nlevels[0], self.structure.ks[0], self.size)] = (
+            self.A11.ravel()
+        )
+        full[q1:, :q1] = B
+        full[:q1, q1:] = B.T
+        full[q1:, q1:] = self.R
+        return full
+
     def term_gram(self, j: int) -> np.ndarray:
         """Σ over rows of z zᵀ for term j's k_j coefficients (its ZᵀZ summed over the
         levels), shape (k_j, k_j)."""
@@ -121,6 +140,18 @@ class CrossProducts:
             self.sums + other.sums,
             self.log_weights + other.log_weights,
         )
+
+
+@functools.cache
+def block_positions(ell: int, k: int, s: int) -> np.ndarray:
+    """Flat positions in an (s, s) array of the k × k diagonal blocks of its first ℓk rows,
+    shape (ℓ k k,), in (level, row, column) order."""
+    base = k * np.arange(ell)
+    rows = base[:, None, None] + np.arange(k)[None, :, None]
+    cols = base[:, None, None] + np.arange(k)[None, None, :]
+    out = (rows * s + cols).ravel()
+    out.setflags(write=False)
+    return out
 
 
 Products = Callable[[Design, slice], tuple[sp.csr_matrix | np.ndarray, sp.csr_matrix | np.ndarray]]

@@ -13,6 +13,8 @@ with one number per stratum: an evaluation at new δ never reads a row.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,9 +51,9 @@ class Strata:
         first = self.parts[0]
         return replace(
             first,
-            A11=np.einsum("s,sgab->gab", w, np.stack([part.A11 for part in self.parts])),
-            B=_combined_blocks([part.B for part in self.parts], w),
-            R=np.einsum("s,sab->ab", w, np.stack([part.R for part in self.parts])),
+            A11=np.tensordot(w, self._A11s, axes=1),
+            B=self._combined_B(w),
+            R=np.tensordot(w, self._Rs, axes=1),
             n=int(self.counts.sum()),
             sums=sum((part.sums for part in self.parts), np.zeros_like(first.sums)),
             log_weights=float(
@@ -60,16 +62,32 @@ class Strata:
         )
 
 
-def _combined_blocks(blocks: list[OffDiagonal], w: np.ndarray) -> OffDiagonal:
-    if all(isinstance(block, DenseBlock) for block in blocks):
-        stacked = np.stack([np.asarray(block.matrix) for block in blocks])
-        return DenseBlock(np.einsum("s,sab->ab", w, stacked))
-    total = sum(wi * sp.csr_matrix(block.matrix) for wi, block in zip(w, blocks))
-    return SparseBlock(sp.csr_matrix(total))
+    @cached_property
+    def _A11s(self) -> np.ndarray:
+        """Shape (S, ℓ₁, k₁, k₁): every stratum's A11, stacked once."""
+        return np.stack([part.A11 for part in self.parts])
+
+    @cached_property
+    def _Rs(self) -> np.ndarray:
+        """Shape (S, r, r)."""
+        return np.stack([part.R for part in self.parts])
+
+    @cached_property
+    def _Bs(self) -> np.ndarray | list[sp.csr_matrix]:
+        """Every stratum's B: stacked, shape (S, r, ℓ₁k₁), where all are dense; else CSR."""
+        blocks = [part.B for part in self.parts]
+        if all(isinstance(block, DenseBlock) for block in blocks):
+            return np.stack([np.asarray(block.matrix) for block in blocks])
+        return [sp.csr_matrix(block.matrix) for block in blocks]
+
+    def _combined_B(self, w: np.ndarray) -> OffDiagonal:
+        if isinstance(self._Bs, np.ndarray):
+            return DenseBlock(np.tensordot(w, self._Bs, axes=1))
+        return SparseBlock(sp.csr_matrix(sum(wi * B for wi, B in zip(w, self._Bs))))
 
 
 def stratified_products(design: Design, stratum: np.ndarray, count: int) -> Strata:
-    """The cross-products of each stratum of `design`'s rows.
+    """The cross-products of each stratum of `design`'s rows (one pass over the rows in all).
 
     Parameters
     ----------
@@ -80,19 +98,7 @@ def stratified_products(design: Design, stratum: np.ndarray, count: int) -> Stra
     count
         Number of strata S; every stratum has rows.
     """
-    weights = np.ones(design.n) if design.weights is None else design.weights
-    parts = []
-    for s in range(count):
-        rows = stratum == s
-        # rows of other strata weigh 0: the same structure, their products left out
-        with np.errstate(divide="ignore"):
-            A = cross_products(replace(design, weights=np.where(rows, weights, 0.0)))
-        parts.append(
-            replace(
-                A,
-                n=int(rows.sum()),
-                sums=design.fixed.X[rows].sum(axis=0),
-                log_weights=float(np.log(weights[rows]).sum()),
-            )
-        )
+    order = np.argsort(stratum, kind="stable")
+    bounds = np.searchsorted(stratum[order], np.arange(count + 1))
+    parts = (cross_products(design.take(order[a:b])) for a, b in pairwise(bounds))
     return Strata(tuple(parts))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import pairwise
 
@@ -99,6 +99,31 @@ class Design:
     def __post_init__(self) -> None:
         data = self.y if self.weights is None else np.concatenate([self.y, self.weights])
         object.__setattr__(self, "response_digest", fingerprint(data))
+
+    def take(self, rows: np.ndarray) -> Design:
+        """The same model on some of its rows: the encodings, levels and columns unchanged,
+        so the cross-products of the parts (a stratum of rows, a chunk) add up to the
+        whole's.
+
+        Parameters
+        ----------
+        rows
+            Row indices (or a boolean mask of shape (n,)).
+        """
+        fixed = replace(self.fixed, X=self.fixed.X[rows])
+        known = replace(self.offset, values=self.offset.values[rows])
+        terms = tuple(
+            replace(
+                t,
+                factor=replace(t.factor, refs=t.factor.refs[rows]),
+                columns=replace(t.columns, matrix=t.columns.matrix[rows]),
+            )
+            for t in self.terms
+        )
+        weights = None if self.weights is None else self.weights[rows]
+        return replace(
+            self, y=self.y[rows], fixed=fixed, offset=known, terms=terms, weights=weights
+        )
 
     def linear_predictor(self, beta: np.ndarray, b: list[np.ndarray] | None) -> np.ndarray:
         """Xβ + Zb + offset over the rows, shape (n,); without Zb when `b` is None.

@@ -91,7 +91,10 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
         code, level = _levels(name, data[name].iloc[rows])
         codes.append(code)
         levels.append(level)
-    combos, stratum = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
+    sizes = [len(level) for level in levels]
+    # the combinations present, in the order of their codes (the first variable slowest)
+    present, stratum = np.unique(np.ravel_multi_index(codes, sizes), return_inverse=True)
+    combos = np.column_stack(np.unravel_index(present, sizes))
     labels = tuple(":".join(levels[j][c] for j, c in enumerate(combo)) for combo in combos)
     D = np.column_stack(
         [np.eye(len(level))[combos[:, j]][:, 1:] for j, level in enumerate(levels)]
@@ -115,9 +118,8 @@ def _levels(name: str, column: pd.Series) -> tuple[np.ndarray, list[str]]:
             "pandas.Categorical) to give each value its own residual SD"
         )
     if isinstance(column.dtype, pd.CategoricalDtype):
-        present = [c for c in column.cat.categories if (column == c).any()]
+        present = [c for c in column.cat.categories if c in set(column.unique())]
     else:
         present = sorted(column.unique())
-    labels = [str(v) for v in present]
-    lookup = {v: i for i, v in enumerate(present)}
-    return np.array([lookup[v] for v in column]), labels
+    codes = pd.Categorical(column, categories=present).codes.astype(np.intp)
+    return codes, [str(v) for v in present]

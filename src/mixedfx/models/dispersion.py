@@ -19,7 +19,7 @@ from mixedfx.models.estimate import MixedEstimate, optimum
 from mixedfx.optimize import OptimizerOptions, minimize_theta
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.dispersion import DispersionDeviance
-from mixedfx.pls.start import moment_start
+from mixedfx.pls.start import dispersion_start, moment_start
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,13 @@ def fit_dispersion(
     options: OptimizerOptions,
     start: np.ndarray | None = None,
 ) -> tuple[MixedEstimate, DispersionFit]:
-    """Minimize d(θ, γ) from `start` = (θ, γ), by default the moment start of the
-    homoscedastic model and equal variances."""
+    """Minimize d(θ, γ) from `start` = (θ, γ), by default the moment estimates of the
+    strata's variance ratios and of θ on the rows weighted by them (`mixedfx.pls.start`)."""
     objective = DispersionDeviance(strata, design.D, criterion)
     if start is None:
-        plain = strata.combined(np.ones(len(strata.parts)))
-        start = np.concatenate([moment_start(plain), np.zeros(design.D.shape[1])])
+        gamma = dispersion_start(strata.parts, design.D)
+        weighted = strata.combined(objective.weights(gamma))
+        start = np.concatenate([moment_start(weighted), gamma])
     opt = minimize_theta(objective, start, objective.lower_bounds(), options)
     theta, gamma = objective.split(opt.final)
     at_gamma = objective.at(gamma)

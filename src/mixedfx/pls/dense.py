@@ -21,12 +21,13 @@ O(s³) dense work loses to the blocked method's, which grows only with the level
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import lapack
 
-from mixedfx.crossprod.products import CrossProducts
+from mixedfx.crossprod.products import CrossProducts, block_positions
 from mixedfx.pls.cholesky import BlockedCholesky
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
@@ -50,8 +51,8 @@ class DenseEvaluation:
         self.structure = structure
         self.n = A.n
         s = A.size
-        self.first_blocks = _block_positions(structure.nlevels[0], layout.ks[0], s)
-        self.full = _assemble(A, self.first_blocks)
+        self.first_blocks = block_positions(structure.nlevels[0], layout.ks[0], s)
+        self.full = A.dense
         self.positions, self.which = _lambda_positions(layout, structure.nlevels, s)
         self.Lambda = np.eye(s)
         self.random_diagonal = np.arange(structure.q) * (s + 1)
@@ -90,7 +91,7 @@ class DenseEvaluation:
         Mbar = P.T @ P
         G = FLambda @ Mbar
         gradient = np.bincount(self.which, weights=G.flat[self.positions], minlength=theta.size)
-        adjoint = DenseAdjoint(self.Lambda @ Mbar @ self.Lambda.T, self.first_blocks)
+        adjoint = DenseAdjoint(self.Lambda @ Mbar @ self.Lambda.T)
         return Evaluated(value, 2.0 * gradient, pwrss, adjoint)
 
     def _scaled(self, theta: np.ndarray) -> np.ndarray:
@@ -121,40 +122,17 @@ class DenseEvaluation:
 
 @dataclass(frozen=True)
 class DenseAdjoint:
-    """∂d/∂A = Λ̃ M̄ Λ̃ᵀ (shape (s, s)) with A as one dense symmetric matrix, and the flat
-    positions of its first term's diagonal blocks (`_block_positions`)."""
+    """∂d/∂A = Λ̃ M̄ Λ̃ᵀ, shape (s, s), with A as one dense symmetric matrix
+    (`CrossProducts.dense`)."""
 
     Abar: np.ndarray
-    first_blocks: np.ndarray
 
     def inner(self, other: CrossProducts) -> float:
         """⟨∂d/∂A, A'⟩ over every entry of the dense A' (`ProductsAdjoint`)."""
-        return float(np.vdot(self.Abar, _assemble(other, self.first_blocks)))
+        return float(np.vdot(self.Abar, other.dense))
 
 
-def _assemble(A: CrossProducts, first_blocks: np.ndarray) -> np.ndarray:
-    """[[blockdiag(A11), Bᵀ], [B, R]] as one dense (s, s) array; `first_blocks` are the flat
-    positions of A11's blocks (`_block_positions`)."""
-    q1 = A.q1
-    B = A.B.matrix
-    B = B.toarray() if hasattr(B, "toarray") else np.asarray(B)
-    full = np.zeros((A.size, A.size))
-    full.flat[first_blocks] = A.A11.ravel()
-    full[q1:, :q1] = B
-    full[:q1, q1:] = B.T
-    full[q1:, q1:] = A.R
-    return full
-
-
-def _block_positions(ell: int, k: int, s: int) -> np.ndarray:
-    """Flat positions in an (s, s) array of the k × k diagonal blocks of its first ℓk rows,
-    shape (ℓ k k,), in (level, row, column) order."""
-    base = k * np.arange(ell)
-    rows = base[:, None, None] + np.arange(k)[None, :, None]
-    cols = base[:, None, None] + np.arange(k)[None, None, :]
-    return (rows * s + cols).ravel()
-
-
+@functools.cache
 def _lambda_positions(
     layout: ThetaLayout, nlevels: tuple[int, ...], s: int
 ) -> tuple[np.ndarray, np.ndarray]:

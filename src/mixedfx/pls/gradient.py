@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.linalg import lapack
@@ -133,11 +134,17 @@ class BlockedAdjoint:
     def inner(self, other: CrossProducts) -> float:
         """⟨∂d/∂A, A'⟩, the derivative of d along A' (cross-products of the same structure):
         Σ_g ⟨Ā11_g, A'11_g⟩ + ⟨B̄, B'⟩ + ⟨R̄, R'⟩, with ⟨B̄, B'⟩ = −2 ⟨N̄, B'·blockdiag(H)·Bᵀ⟩."""
-        H = self.H1
-        A11bar = H - H @ self.Hbar @ H
-        first = float(np.einsum("gab,gab->", A11bar, other.A11))
-        cross = self.A.B.schur_inner(self.Nbar, H, other.B)
+        first = float(np.vdot(self._A11bar, other.A11))
+        cross = self.A.B.schur_inner(self.Nbar, self.H1, other.B)
         return first + float(np.vdot(self.Nbar, other.R)) - 2.0 * cross
+
+    @cached_property
+    def _A11bar(self) -> np.ndarray:
+        """Ā11_g = H_g − H_g H̄_g H_g, shape (ℓ₁, k₁, k₁)."""
+        H = self.H1
+        if H.shape[1] == 1:  # a stacked matmul of 1 × 1 blocks costs far more than a product
+            return H - H * self.Hbar * H
+        return H - H @ self.Hbar @ H
 
 
 def _factor_adjoint(L: np.ndarray, m: int, weight: float) -> np.ndarray:

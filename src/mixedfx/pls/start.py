@@ -13,6 +13,8 @@ of B for the first term, of R for the others) and the diagonal of ZᵀZ.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from mixedfx.crossprod.products import CrossProducts
@@ -86,3 +88,28 @@ def refit_start(theta: np.ndarray, A: CrossProducts, tol: float) -> np.ndarray:
     if not off.any():  # the usual case: nothing to compute
         return theta
     return np.where(off, moment_start(A), theta)
+
+
+def dispersion_start(parts: Sequence[CrossProducts], D: np.ndarray) -> np.ndarray:
+    """Starting γ of a residual SD per stratum (log δ = D γ, `mixedfx.pls.dispersion`) from
+    each stratum's residual variance within the levels of the first term: the one-way
+    moment estimator of `moment_start` on the stratum's cross-products A_s, at the OLS β
+    of all rows; the log ratios to the reference stratum's, fitted by least squares."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    beta, _ = ordinary_least_squares(total)
+    within = np.array([_within(part, beta) for part in parts])
+    log_ratio = 0.5 * np.log(within / within[0])
+    return np.linalg.lstsq(D, log_ratio, rcond=None)[0] if D.size else np.zeros(0)
+
+
+def _within(A: CrossProducts, beta: np.ndarray) -> float:
+    """The residual variance of A's rows within the first term's levels, given β."""
+    fixed = A.structure.fixed
+    XtX, Xty = A.R[fixed, fixed], A.R[fixed, -1]
+    rss = float(A.R[-1, -1] - 2 * beta @ Xty + beta @ XtX @ beta)
+    Ztr, ztz = _first_term(A, beta, A.structure.nlevels[0])
+    levels = int((ztz[:, 0] > 0).sum())
+    between = float(_ssb(Ztr[:, :1], ztz[:, :1])[0])
+    return max(rss - between, 1e-12 * max(rss, 1e-300)) / max(A.n - levels, 1)
