@@ -118,8 +118,10 @@ def _levels(name: str, column: pd.Series) -> tuple[np.ndarray, list[str]]:
             "pandas.Categorical) to give each value its own residual SD"
         )
     if isinstance(column.dtype, pd.CategoricalDtype):
-        present = [c for c in column.cat.categories if c in set(column.unique())]
-    else:
-        present = sorted(column.unique())
-    codes = pd.Categorical(column, categories=present).codes.astype(np.intp)
-    return codes, [str(v) for v in present]
+        used = np.unique(column.cat.codes.to_numpy())
+        present = list(column.cat.categories[used])
+        codes = np.searchsorted(used, column.cat.codes.to_numpy())
+    else:  # hashing, then sorting the few distinct values only
+        codes, values = pd.factorize(column, sort=True)
+        present = list(values)
+    return codes.astype(np.intp).ravel(), [str(v) for v in present]

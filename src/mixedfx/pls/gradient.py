@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import lapack
 
+from mixedfx.crossprod.offdiag import DenseBlock
 from mixedfx.crossprod.products import CrossProducts
 from mixedfx.pls.blockdiag import batched_lower_solve, gram
 from mixedfx.pls.cholesky import BlockedCholesky, scale_rows
@@ -135,8 +137,16 @@ class BlockedAdjoint:
         """⟨∂d/∂A, A'⟩, the derivative of d along A' (cross-products of the same structure):
         Σ_g ⟨Ā11_g, A'11_g⟩ + ⟨B̄, B'⟩ + ⟨R̄, R'⟩, with ⟨B̄, B'⟩ = −2 ⟨N̄, B'·blockdiag(H)·Bᵀ⟩."""
         first = float(np.vdot(self._A11bar, other.A11))
-        cross = self.A.B.schur_inner(self.Nbar, self.H1, other.B)
+        if isinstance(self.A.B, DenseBlock):
+            cross = _entrywise(self._NBH, other.B.matrix)
+        else:  # B̄ would be dense where B is sparse: the product with B' instead, per B'
+            cross = self.A.B.schur_inner(self.Nbar, self.H1, other.B)
         return first + float(np.vdot(self.Nbar, other.R)) - 2.0 * cross
+
+    @cached_property
+    def _NBH(self) -> np.ndarray:
+        """N̄ B blockdiag(H) = −B̄/2 for a dense B, shape (r, ℓ₁k₁): once for every A'."""
+        return self.Nbar @ self.A.B.right_blocks(slice(None), self.H1)
 
     @cached_property
     def _A11bar(self) -> np.ndarray:
@@ -171,6 +181,14 @@ def _factor_adjoint(L: np.ndarray, m: int, weight: float) -> np.ndarray:
             raise np.linalg.LinAlgError("the factor's leading block is singular")
         Mbar[:m, :m] += _fill_upper(inverse.T)
     return Mbar
+
+
+def _entrywise(X: np.ndarray, Y: np.ndarray | sp.spmatrix) -> float:
+    """Σ X ∘ Y for a dense X and a dense or sparse Y of its shape."""
+    if isinstance(Y, np.ndarray):
+        return float(np.vdot(X, Y))
+    entries = sp.coo_matrix(Y)
+    return float(entries.data @ X[entries.row, entries.col])
 
 
 def _first_term_gradient(

@@ -105,11 +105,15 @@ def dispersion_start(parts: Sequence[CrossProducts], D: np.ndarray) -> np.ndarra
 
 
 def _within(A: CrossProducts, beta: np.ndarray) -> float:
-    """The residual variance of A's rows within the first term's levels, given β."""
+    """The residual variance of A's rows about a regression within each level of the first
+    term (all its k coefficients; at β for the fixed effects): rss less each level's
+    between part r_gᵀ (Z_gᵀZ_g)⁺ r_g, r_g = Z_gᵀ(y − Xβ), over n less the coefficients fitted."""
     fixed = A.structure.fixed
     XtX, Xty = A.R[fixed, fixed], A.R[fixed, -1]
     rss = float(A.R[-1, -1] - 2 * beta @ Xty + beta @ XtX @ beta)
-    Ztr, ztz = _first_term(A, beta, A.structure.nlevels[0])
-    levels = int((ztz[:, 0] > 0).sum())
-    between = float(_ssb(Ztr[:, :1], ztz[:, :1])[0])
-    return max(rss - between, 1e-12 * max(rss, 1e-300)) / max(A.n - levels, 1)
+    Ztr, _ = _first_term(A, beta, A.structure.nlevels[0])
+    values, vectors = np.linalg.eigh(A.A11)
+    kept = values > 1e-10 * values.max(initial=0.0)  # levels without rows: zero blocks
+    projected = np.einsum("ga,gab->gb", Ztr, vectors)
+    between = float(np.sum(np.where(kept, projected**2 / np.where(kept, values, 1.0), 0.0)))
+    return max(rss - between, 1e-12 * max(rss, 1e-300)) / max(A.n - int(kept.sum()), 1)
