@@ -117,6 +117,12 @@ class CrossProducts:
         full[q1:, q1:] = self.R
         return full
 
+    def knowing_dense(self, full: np.ndarray) -> CrossProducts:
+        """These cross-products with `dense` given instead of assembled: it is linear in the
+        blocks, so a combination of cross-products has the combination of theirs."""
+        self.__dict__["dense"] = full  # where cached_property keeps its value
+        return self
+
     def term_gram(self, j: int) -> np.ndarray:
         """Σ over rows of z zᵀ for term j's k_j coefficients (its ZᵀZ summed over the
         levels), shape (k_j, k_j)."""

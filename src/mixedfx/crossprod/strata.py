@@ -12,7 +12,9 @@ with one number per stratum: an evaluation at new δ never reads a row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import functools
+import operator
+from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
 
@@ -20,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mixedfx.crossprod.offdiag import DenseBlock, OffDiagonal, SparseBlock
-from mixedfx.crossprod.products import CrossProducts, cross_products
+from mixedfx.crossprod.products import DENSE_UP_TO, CrossProducts, cross_products
 from mixedfx.data.design import Design
 
 
@@ -36,7 +38,7 @@ class Strata:
 
     parts: tuple[CrossProducts, ...]
 
-    @property
+    @cached_property
     def counts(self) -> np.ndarray:
         """Shape (S,): rows per stratum, n_s."""
         return np.array([part.n for part in self.parts])
@@ -49,18 +51,28 @@ class Strata:
         every w.
         """
         first = self.parts[0]
-        return replace(
-            first,
-            A11=np.tensordot(w, self._A11s, axes=1),
-            B=self._combined_B(w),
-            R=np.tensordot(w, self._Rs, axes=1),
-            n=int(self.counts.sum()),
-            sums=sum((part.sums for part in self.parts), np.zeros_like(first.sums)),
-            log_weights=float(
-                sum(part.log_weights for part in self.parts) + self.counts @ np.log(w)
-            ),
+        combined = CrossProducts(
+            _weighted_sum(w, self._A11s),
+            self._combined_B(w),
+            _weighted_sum(w, self._Rs),
+            self.total.n,
+            first.structure,
+            self.total.sums,
+            self.total.log_weights + float(self.counts @ np.log(w)),
         )
+        if first.size > DENSE_UP_TO:
+            return combined
+        return combined.knowing_dense(_weighted_sum(w, self._denses))
 
+    @cached_property
+    def total(self) -> CrossProducts:
+        """Σ_s A_s: every row with weight 1."""
+        return functools.reduce(operator.add, self.parts)
+
+    @cached_property
+    def _denses(self) -> np.ndarray:
+        """Shape (S, s, s): every stratum's A as one dense matrix (small models)."""
+        return np.stack([part.dense for part in self.parts])
 
     @cached_property
     def _A11s(self) -> np.ndarray:
@@ -82,8 +94,13 @@ class Strata:
 
     def _combined_B(self, w: np.ndarray) -> OffDiagonal:
         if isinstance(self._Bs, np.ndarray):
-            return DenseBlock(np.tensordot(w, self._Bs, axes=1))
+            return DenseBlock(_weighted_sum(w, self._Bs))
         return SparseBlock(sp.csr_matrix(sum(wi * B for wi, B in zip(w, self._Bs))))
+
+
+def _weighted_sum(w: np.ndarray, stacked: np.ndarray) -> np.ndarray:
+    """Σ_s w_s stacked[s]: one matrix-vector product (tensordot's set-up costs more here)."""
+    return (w @ stacked.reshape(stacked.shape[0], -1)).reshape(stacked.shape[1:])
 
 
 def stratified_products(design: Design, stratum: np.ndarray, count: int) -> Strata:

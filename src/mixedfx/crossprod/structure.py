@@ -32,32 +32,32 @@ class TermStructure:
     nlevels: tuple[int, ...]
     p: int
 
-    @property
+    @cached_property
     def sizes(self) -> tuple[int, ...]:
         """Random effects of each term, ℓ_j k_j."""
         return tuple(ell * k for ell, k in zip(self.nlevels, self.ks))
 
-    @property
+    @cached_property
     def q1(self) -> int:
         """Random effects of the first term, ℓ₁k₁ (the columns of A11 and B)."""
         return self.sizes[0]
 
-    @property
+    @cached_property
     def q_rest(self) -> int:
         """Random effects of terms 2..m: the leading rows of R."""
         return sum(self.sizes[1:])
 
-    @property
+    @cached_property
     def q(self) -> int:
         """All random effects."""
         return sum(self.sizes)
 
-    @property
+    @cached_property
     def r(self) -> int:
         """Order of R: q_rest + p + 1."""
         return self.q_rest + self.p + 1
 
-    @property
+    @cached_property
     def size(self) -> int:
         """Order of A: q + p + 1."""
         return self.q + self.p + 1

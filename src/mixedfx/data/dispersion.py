@@ -88,12 +88,15 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
     check_columns(data, list(variables), "data")
     codes, levels = [], []
     for name in variables:
-        code, level = _levels(name, data[name].iloc[rows])
+        code, level = _levels(name, data[name].take(rows))
         codes.append(code)
         levels.append(level)
     sizes = [len(level) for level in levels]
     # the combinations present, in the order of their codes (the first variable slowest)
-    present, stratum = np.unique(np.ravel_multi_index(codes, sizes), return_inverse=True)
+    if len(codes) == 1:
+        present, stratum = np.arange(sizes[0]), codes[0]
+    else:
+        present, stratum = np.unique(np.ravel_multi_index(codes, sizes), return_inverse=True)
     combos = np.column_stack(np.unravel_index(present, sizes))
     labels = tuple(":".join(levels[j][c] for j, c in enumerate(combo)) for combo in combos)
     D = np.column_stack(
@@ -106,22 +109,23 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
 def _levels(name: str, column: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Level codes of the used rows and the level labels present (category order, else
     sorted values)."""
-    if column.isna().any():
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        used = np.unique(codes[codes >= 0])
+        present = list(column.cat.categories[used])
+        codes = np.where(codes >= 0, np.searchsorted(used, codes), -1)
+    else:  # hashing, then sorting the few distinct values only
+        codes, values = pd.factorize(column, sort=True)
+        present = list(values)
+    if (codes < 0).any():
         raise DataError(
-            f"the dispformula column {quote(name)} has {int(column.isna().sum())} missing "
+            f"the dispformula column {quote(name)} has {int((codes < 0).sum())} missing "
             "value(s) in rows the model uses; remove those rows or give them a level"
         )
-    if is_numeric_dtype(column) and not is_bool_dtype(column) and column.nunique() > 2:
+    if is_numeric_dtype(column) and not is_bool_dtype(column) and len(present) > 2:
         raise DataError(
             f"the dispformula column {quote(name)} is numeric: a continuous dispersion "
             "predictor is not available yet; convert it to a categorical column (strings or "
             "pandas.Categorical) to give each value its own residual SD"
         )
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        used = np.unique(column.cat.codes.to_numpy())
-        present = list(column.cat.categories[used])
-        codes = np.searchsorted(used, column.cat.codes.to_numpy())
-    else:  # hashing, then sorting the few distinct values only
-        codes, values = pd.factorize(column, sort=True)
-        present = list(values)
-    return codes.astype(np.intp).ravel(), [str(v) for v in present]
+    return codes.astype(np.intp), [str(v) for v in present]

@@ -66,7 +66,7 @@ def fit_dispersion(
     strata's variance ratios and of θ on the rows weighted by them (`mixedfx.pls.start`)."""
     objective = DispersionDeviance(strata, design.D, criterion)
     if start is None:
-        gamma = dispersion_start(strata.parts, design.D)
+        gamma = dispersion_start(strata.parts, strata.total, design.D)
         weighted = strata.combined(objective.weights(gamma))
         start = np.concatenate([moment_start(weighted), gamma])
     opt = minimize_theta(objective, start, objective.lower_bounds(), options)

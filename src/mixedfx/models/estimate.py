@@ -48,7 +48,7 @@ class MixedEstimate:
 
     @property
     def layout(self) -> ThetaLayout:
-        return ThetaLayout(self.A.structure.ks)
+        return ThetaLayout.of(self.A.structure.ks)
 
     @property
     def theta(self) -> np.ndarray:

@@ -39,6 +39,13 @@ class ThetaLayout:
 
     ks: tuple[int, ...]
 
+    @staticmethod
+    @functools.cache
+    def of(ks: tuple[int, ...]) -> ThetaLayout:
+        """The layout of these terms, one shared instance per `ks`: it is immutable, and its
+        positions, computed on first use, then serve every objective of the model."""
+        return ThetaLayout(ks)
+
     @cached_property
     def offsets(self) -> tuple[int, ...]:
         sizes = [k * (k + 1) // 2 for k in self.ks]

@@ -53,7 +53,7 @@ class ProfiledDeviance:
     def __init__(self, A: CrossProducts, criterion: Criterion, dense: bool | None = None):
         self.A = A
         self.criterion = criterion
-        self.layout = ThetaLayout(A.structure.ks)
+        self.layout = ThetaLayout.of(A.structure.ks)
         self.evaluations = 0
         if dense is None:
             dense = A.size <= DENSE_UP_TO

@@ -43,7 +43,7 @@ class DispersionDeviance:
         self.strata = strata
         self.D = np.asarray(D, dtype=float)
         self.criterion = criterion
-        self.layout = ThetaLayout(strata.parts[0].structure.ks)
+        self.layout = ThetaLayout.of(strata.parts[0].structure.ks)
         self.evaluations = 0
         self._plain = ProfiledDeviance(strata.parts[0], criterion)
 

@@ -90,14 +90,14 @@ def refit_start(theta: np.ndarray, A: CrossProducts, tol: float) -> np.ndarray:
     return np.where(off, moment_start(A), theta)
 
 
-def dispersion_start(parts: Sequence[CrossProducts], D: np.ndarray) -> np.ndarray:
+def dispersion_start(
+    parts: Sequence[CrossProducts], total: CrossProducts, D: np.ndarray
+) -> np.ndarray:
     """Starting γ of a residual SD per stratum (log δ = D γ, `mixedfx.pls.dispersion`) from
     each stratum's residual variance within the levels of the first term: the one-way
     moment estimator of `moment_start` on the stratum's cross-products A_s, at the OLS β
-    of all rows; the log ratios to the reference stratum's, fitted by least squares."""
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
+    of all rows (`total` = Σ_s A_s); the log ratios to the reference stratum's, fitted by
+    least squares."""
     beta, _ = ordinary_least_squares(total)
     within = np.array([_within(part, beta) for part in parts])
     log_ratio = 0.5 * np.log(within / within[0])
