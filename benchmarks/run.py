@@ -3,6 +3,7 @@ OpenBLAS), mixedlm and statsmodels, in one run.
 
     python benchmarks/run.py                       # every model, both engines
     python benchmarks/run.py --suite inference     # t tables, KR, bootstrap (issue 4)
+    python benchmarks/run.py --suite dispersion    # a residual SD per stratum: nlme, glmmTMB
     python benchmarks/run.py --only sleepstudy --repeat 5 --json out.json
 
 Each measurement runs in a fresh child process (``python`` for mixedfx, ``Rscript`` for R),
@@ -43,6 +44,7 @@ class Task:
     formula: str
     reml: bool
     step: str = "fit"  # fit | satterthwaite | kenward-roger | bootstrap
+    dispformula: str | None = None  # a residual SD per stratum (nlme, glmmTMB as peers)
 
 
 def simulate_slopes(path: Path) -> None:
@@ -83,12 +85,26 @@ def simulate_crossed3(path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
+def simulate_dispersion(path: Path) -> None:
+    """500,000 rows in 125,000 groups, y ~ x + (1 | g), the residual SD differing between 10
+    strata s (from 0.6 to 1.65)."""
+    rng = np.random.default_rng(4)
+    n, groups, strata = 500_000, 125_000, 10
+    g, s = rng.integers(0, groups, n), rng.integers(0, strata, n)
+    x = rng.normal(size=n)
+    sd = np.exp(np.linspace(-0.5, 0.5, strata))[s]
+    y = 1 + 0.5 * x + rng.normal(size=groups)[g] + sd * rng.normal(size=n)
+    strata_names = np.char.add("s", s.astype(str))
+    pd.DataFrame({"y": y, "x": x, "g": g, "s": strata_names}).to_csv(path, index=False)
+
+
 PEERS = ("mixedlm", "statsmodels")
 
 SIMULATED = {
     "sim_slopes": simulate_slopes,
     "sim_movielens": simulate_movielens,
     "sim_crossed3": simulate_crossed3,
+    "sim_dispersion": simulate_dispersion,
 }
 
 FIT_TASKS = [
@@ -147,6 +163,27 @@ INFERENCE_TASKS = [
     after_fit(FITS["insteval_reml"], "kenward-roger"),
 ]
 
+# each dispersion model beside the same model with one residual SD: mixedfx's ratio of the
+# two is the cost of the strata; nlme (varIdent) and glmmTMB (dispformula) fit the first
+DISPERSION_TASKS = [
+    task
+    for name, data, factors, formula, reml, disp in [
+        (
+            "exercise_mood",
+            "exercise_mood",
+            ("State",),
+            "Mood ~ Exercise + (1 + Exercise | State)",
+            True,
+            "~ State",
+        ),
+        ("sim_dispersion", "sim_dispersion", ("g", "s"), "y ~ x + (1 | g)", False, "~ s"),
+    ]
+    for task in (
+        Task(f"{name}:dispersion", data, factors, formula, reml, dispformula=disp),
+        Task(f"{name}:one_sd", data, factors, formula, reml),
+    )
+]
+
 PY_CHILD = r"""
 import json, sys, time, warnings
 import numpy as np, pandas as pd
@@ -160,7 +197,7 @@ else:
     data = pd.read_csv(task["data"], dtype={c: str for c in task["factors"]})
 
 def fit_mixedfx():
-    fit = mfx.lmer(task["formula"], data, reml=task["reml"])
+    fit = mfx.lmer(task["formula"], data, reml=task["reml"], dispformula=task["dispformula"])
     return fit, fit.optinfo.evaluations
 
 def fit_mixedlm():
@@ -262,6 +299,67 @@ cat(toJSON(out, auto_unbox = TRUE, digits = NA))
 """
 
 
+R_DISPERSION_CHILD = r"""
+suppressPackageStartupMessages({library(nlme); library(glmmTMB); library(jsonlite)})
+args <- commandArgs(trailingOnly = TRUE)
+task <- fromJSON(args[1]); repeat_n <- as.integer(args[2]); engine <- args[3]
+classes <- setNames(rep("factor", length(task$factors)), task$factors)
+data <- read.csv(task$data, colClasses = classes)
+strata <- trimws(sub("~", "", task$dispformula))
+fit_once <- function() {
+  if (engine == "nlme") {
+    lme(as.formula(task$nlme$fixed), random = as.formula(task$nlme$random), data = data,
+        weights = varIdent(form = as.formula(paste("~ 1 |", strata))),
+        method = if (task$reml) "REML" else "ML")
+  } else {
+    glmmTMB(as.formula(task$formula), dispformula = as.formula(task$dispformula),
+            data = data, REML = task$reml)
+  }
+}
+once <- function() {
+  t0 <- proc.time()[["elapsed"]]; fit <- fit_once(); t1 <- proc.time()[["elapsed"]]
+  list(seconds = t1 - t0, fit = fit)
+}
+first <- once()
+count <- max(repeat_n, min(1000L, as.integer(1 / max(first$seconds, 1e-3))))
+runs <- if (first$seconds < 60) lapply(seq_len(count), function(i) once()) else list(first)
+out <- list(seconds = median(sapply(runs, `[[`, "seconds")),
+            objective = -2 * as.numeric(logLik(first$fit)))
+cat(toJSON(out, auto_unbox = TRUE, digits = NA))
+"""
+
+
+def nlme_spec(task: Task) -> dict | None:
+    """nlme's ``lme`` takes the fixed part and one random part ``~ expr | g``."""
+    from mixedfx.formula import parse_formula
+
+    parsed = parse_formula(task.formula)
+    if len(parsed.random) != 1 or len(parsed.random[0].factors) != 1:
+        return None
+    bar = parsed.random[0]
+    return {
+        "fixed": f"{parsed.response} ~ {parsed.fixed}",
+        "random": f"~ {bar.expr} | {bar.factors[0]}",
+    }
+
+
+def dispersion_engines() -> list[Engine]:
+    """nlme and glmmTMB, where R has them, for the tasks with a dispersion formula."""
+    if not shutil.which("Rscript"):
+        return []
+    check = subprocess.run(
+        ["Rscript", "-e", "library(nlme); library(glmmTMB); library(jsonlite)"],
+        capture_output=True,
+    )
+    if check.returncode != 0:
+        print("R with nlme/glmmTMB/jsonlite not found: left out", file=sys.stderr)
+        return []
+    return [
+        Engine(name, ("Rscript", "{dispersion_script}"), steps=DISPERSION_STEPS)
+        for name in ("nlme", "glmmTMB")
+    ]
+
+
 def run_child(
     command: list[str], timeout: float, env: dict[str, str], memory_limit: int
 ) -> tuple[dict | None, float]:
@@ -337,6 +435,15 @@ class Engine:
 
 
 ALL_STEPS = frozenset({"fit", "satterthwaite", "kenward-roger", "bootstrap"})
+# engines that fit only models with a dispersion formula, and only those
+DISPERSION_STEPS = frozenset({"dispersion"})
+
+
+def runs(engine: Engine, task: Task) -> bool:
+    """Whether `engine` fits `task`: its step, and a dispersion formula only where it can."""
+    if engine.steps == DISPERSION_STEPS:
+        return task.dispformula is not None and task.step == "fit"
+    return task.step in engine.steps and (task.dispformula is None or engine.name == "mixedfx")
 
 
 def r_engines() -> list[Engine]:
@@ -375,18 +482,20 @@ def measure(
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        script = folder / "child.R"
-        script.write_text(R_CHILD)
+        scripts = {"{script}": folder / "child.R", "{dispersion_script}": folder / "disp.R"}
+        scripts["{script}"].write_text(R_CHILD)
+        scripts["{dispersion_script}"].write_text(R_DISPERSION_CHILD)
         for task in tasks:
             spec = task.__dict__ | {"factors": list(task.factors), "data": csv_for(task, folder)}
             spec["statsmodels"] = statsmodels_spec(task)
+            spec["nlme"] = nlme_spec(task)
             row: dict[str, object] = {"task": task.name}
             for engine in engines:
-                if task.step not in engine.steps:
+                if not runs(engine, task):
                     continue
                 if engine.name == "statsmodels" and spec["statsmodels"] is None:
                     continue
-                command = [str(script) if c == "{script}" else c for c in engine.command]
+                command = [str(scripts.get(c, c)) for c in engine.command]
                 argv = [*command, json.dumps(spec), str(repeat), engine.name]
                 result, memory = run_child(argv, timeout, dict(engine.env), memory_limit)
                 row[f"{engine.name}_s"] = result["seconds"] if result else float("nan")
@@ -428,7 +537,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--suite", choices=["fit", "inference", "all"], default="all")
+    parser.add_argument("--suite", choices=["fit", "inference", "dispersion", "all"], default="all")
     parser.add_argument(
         "--only", help="run tasks whose name contains this (several: separated by commas)"
     )
@@ -445,7 +554,12 @@ def main() -> int:
         "--memory-limit", type=float, default=12, help="GB of address space per child process"
     )
     args = parser.parse_args()
-    tasks = {"fit": FIT_TASKS, "inference": INFERENCE_TASKS, "all": FIT_TASKS + INFERENCE_TASKS}
+    tasks = {
+        "fit": FIT_TASKS,
+        "inference": INFERENCE_TASKS,
+        "dispersion": DISPERSION_TASKS,
+        "all": FIT_TASKS + INFERENCE_TASKS + DISPERSION_TASKS,
+    }
     wanted = args.only.split(",") if args.only else [""]
     chosen = [t for t in tasks[args.suite] if any(w in t.name for w in wanted)]
     engines = [Engine("mixedfx", (sys.executable, "-c", PY_CHILD), steps=ALL_STEPS)]
@@ -453,6 +567,7 @@ def main() -> int:
         engines += r_engines() or []
         if len(engines) == 1:
             print("R with lme4/lmerTest/jsonlite not found: lme4 left out", file=sys.stderr)
+        engines += dispersion_engines()
     if args.peers_python:
         engines += [Engine(p, (str(args.peers_python), "-c", PY_CHILD)) for p in PEERS]
     table = measure(chosen, args.repeat, engines, args.timeout, int(args.memory_limit * 2**30))
