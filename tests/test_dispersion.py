@@ -3,15 +3,17 @@ derivatives against central differences, and invariances."""
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import mixedfx as mfx
-from mixedfx.crossprod.strata import stratified_products
 from mixedfx.data.dispersion import dispersion_design
+from mixedfx.models.dispersion import reweighting_of
 from mixedfx.pls.criterion import ML, REML
 from mixedfx.pls.dispersion import DispersionDeviance
 
@@ -53,8 +55,8 @@ def objective(name: str) -> DispersionDeviance:
     data = case_frame(ref)
     plain = mfx.lmer(ref["formula"], data, reml=ref["reml"])
     strata_of = dispersion_design(ref["dispformula"], data, plain.frame.rows)
-    strata = stratified_products(plain.design, strata_of.stratum, len(strata_of.labels))
-    return DispersionDeviance(strata, strata_of.D, REML() if ref["reml"] else ML())
+    reweighting = reweighting_of(plain.design, strata_of)
+    return DispersionDeviance(reweighting, REML() if ref["reml"] else ML())
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -63,7 +65,7 @@ def test_gradient_matches_central_differences(name: str) -> None:
     f = objective(name)
     rng = np.random.default_rng(5)
     x = np.concatenate(
-        [rng.uniform(0.2, 1.2, f.layout.size), rng.uniform(-0.5, 0.5, f.D.shape[1])]
+        [rng.uniform(0.2, 1.2, f.layout.size), rng.uniform(-0.5, 0.5, f.reweighting.size)]
     )
     h = 1e-6
     reference = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)]
@@ -129,7 +131,6 @@ def test_refit_by_ml_refits_the_dispersion_too() -> None:
         ("~ log(Exercise)", mfx.FormulaError, "is not of the form"),
         ("~ State:Exercise", mfx.FormulaError, "is not of the form"),
         ("~ Stat", mfx.DataError, "did you mean 'State'"),
-        ("~ Exercise", mfx.DataError, "continuous dispersion predictor"),
     ],
 )
 def test_bad_dispersion_formulas(dispformula: str, error: type, message: str) -> None:
@@ -165,7 +166,7 @@ class DenseModel:
         self.X, self.y = fit.design.fixed.X, fit.design.y
         assert fit.dispersion is not None
         design = fit.dispersion.design
-        self.rows_D = design.D[design.stratum]
+        self.rows_D = design.X
         self.k = fit.layout.size
 
     def V(self, psi: np.ndarray) -> np.ndarray:
@@ -238,6 +239,7 @@ def test_residual_sd_intervals_against_a_dense_hessian() -> None:
     A = 2 * np.linalg.inv(hessian(deviance, psi))
     k = fit.theta.size
     a = np.zeros((4, psi.size))
+    assert fit.dispersion.design.D is not None
     a[:, k:-1] = fit.dispersion.design.D
     a[:, -1] = 1 / fit.sigma
     se = np.sqrt(np.einsum("si,ij,sj->s", a, A, a))
@@ -298,3 +300,41 @@ def test_simulated_responses_have_each_stratum_variance() -> None:
     )
     ratio = pd.Series(draws.var(axis=1) / expected).groupby(data["State"].to_numpy()).mean()
     np.testing.assert_allclose(ratio, 1.0, atol=0.06)
+
+
+VAREXP = json.loads((Path(__file__).parent / "data/dispersion/sleepstudy_varexp.json").read_text())
+
+
+@pytest.mark.parametrize("reml", [False, True], ids=["ml", "reml"])
+def test_numeric_dispersion_variable_matches_nlme_varexp_and_glmmtmb(reml: bool) -> None:
+    """log σᵢ = log σ + γ Daysᵢ: nlme's varExp(form = ~ Days) and glmmTMB's dispformula = ~ Days
+    (which models log σ², so its slope is 2γ) give the same likelihood."""
+    ref = VAREXP["reml" if reml else "ml"]
+    data = mfx.datasets.load("sleepstudy")
+    fit = mfx.lmer("Reaction ~ Days + (Days | Subject)", data, reml=reml, dispformula="~ Days")
+    assert fit.loglik == pytest.approx(ref["nlme_loglik"], abs=1e-6)
+    assert fit.loglik == pytest.approx(ref["glmmTMB_loglik"], abs=1e-6)
+    assert fit.dispersion_coef is not None
+    assert fit.dispersion_coef["Days"] == pytest.approx(ref["nlme_varexp"], rel=1e-4)
+    assert 2 * fit.dispersion_coef["Days"] == pytest.approx(ref["glmmTMB_disp"][1], rel=1e-4)
+    assert fit.sigma == pytest.approx(ref["nlme_sigma"], rel=1e-5)
+    np.testing.assert_allclose(fit.fixef, ref["nlme_fixef"], rtol=1e-6)
+    np.testing.assert_allclose(fit.vcov, ref["nlme_vcov"], rtol=1e-4)  # nlme's varFix
+    np.testing.assert_allclose(fit.varcorr["sdcor"].iloc[:2], ref["nlme_sd"], rtol=1e-5)
+    gamma = fit.dispersion_coef["Days"]
+    np.testing.assert_allclose(fit.residual_sd, fit.sigma * np.exp(gamma * data["Days"]))
+    assert "log σ by Days" in str(fit.summary())
+
+
+def test_numeric_dispersion_gradient_matches_central_differences() -> None:
+    """The γ gradient from cross-products with signed row weights (an uncentred variable and
+    a centred one, whose weights change sign)."""
+    data = mfx.datasets.load("sleepstudy").assign(centred=lambda d: d["Days"] - 4.5)
+    for variable in ("Days", "centred"):
+        fit = mfx.lmer("Reaction ~ Days + (Days | Subject)", data, dispformula=f"~ {variable}")
+        assert fit.dispersion is not None
+        f = fit.dispersion.objective(REML())
+        x = np.concatenate([fit.theta * 1.2, [0.05]])
+        h = 1e-6
+        reference = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)]
+        np.testing.assert_allclose(f.value_and_gradient(x)[1], reference, rtol=1e-5, atol=1e-5)

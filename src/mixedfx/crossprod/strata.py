@@ -17,6 +17,7 @@ import operator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +25,9 @@ import scipy.sparse as sp
 from mixedfx.crossprod.offdiag import DenseBlock, OffDiagonal, SparseBlock
 from mixedfx.crossprod.products import DENSE_UP_TO, CrossProducts, cross_products
 from mixedfx.data.design import Design
+
+if TYPE_CHECKING:
+    from mixedfx.pls.evaluated import ProductsAdjoint
 
 
 @dataclass(frozen=True)
@@ -119,3 +123,46 @@ def stratified_products(design: Design, stratum: np.ndarray, count: int) -> Stra
     bounds = np.searchsorted(stratum[order], np.arange(count + 1))
     parts = (cross_products(design.take(order[a:b])) for a, b in pairwise(bounds))
     return Strata(tuple(parts))
+
+
+@dataclass(frozen=True)
+class StrataDispersion:
+    """A(γ) = Σ_s w_s A_s with w_s = exp(−2 (D γ)_s): a residual SD σ δ_s per stratum, log δ =
+    D γ (`mixedfx.pls.dispersion`).  Neither the cross-products nor their derivatives read a
+    row.
+
+    Attributes
+    ----------
+    strata
+        The cross-products of each stratum.
+    D
+        Shape (S, m).
+    """
+
+    strata: Strata
+    D: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """m, the entries of γ."""
+        return self.D.shape[1]
+
+    @property
+    def plain(self) -> CrossProducts:
+        """A at γ = 0 (every row with its prior weight)."""
+        return self.strata.total
+
+    def weights(self, gamma: np.ndarray) -> np.ndarray:
+        """Shape (S,): w_s = δ_s⁻²."""
+        return np.exp(-2.0 * (self.D @ gamma))
+
+    def at(self, gamma: np.ndarray) -> CrossProducts:
+        """A(γ), with the weights' term."""
+        return self.strata.combined(self.weights(gamma))
+
+    def gamma_gradient(self, gamma: np.ndarray, adjoint: ProductsAdjoint) -> np.ndarray:
+        """∂d/∂γ of a criterion d₀(A(γ)) − log_weights(γ), from its ∂d₀/∂A: the chain rule
+        through w_s, ∂w_s/∂γ_j = −2 D_sj w_s, one inner product per stratum; shape (m,)."""
+        w = self.weights(gamma)
+        along = np.array([adjoint.inner(part) for part in self.strata.parts])
+        return self.D.T @ (-2.0 * w * (along - self.strata.counts / w))

@@ -2,9 +2,11 @@
 
 ``dispformula="~ State"`` (glmmTMB's name; nlme's ``varIdent(form = ~ 1 | State)``) gives
 the rows of each level of State their own residual SD, σ δ_s with δ = 1 for the first level.
-Several categorical variables, ``~ a + b``, act additively on log δ, as glmmTMB's log link
-does: the strata are the combinations present, and log δ_s = (D γ)_s with D the treatment
-coding of each variable without an intercept.
+Several variables, ``~ a + b``, act additively on log δ, as glmmTMB's log link does:
+log δᵢ = (X γ)ᵢ with X the treatment coding of each categorical variable without an
+intercept, and a numeric variable's values as they are (nlme's ``varExp``: log σ linear in
+it, σ the SD where it is 0).  With categorical variables only, the rows fall into strata, the
+combinations present, and log δ_s = (D γ)_s: the fit then combines per-stratum cross-products.
 
 A dispersion formula comes from outside the program as often as a model formula, so it is
 read by an allow-list, not evaluated: ``~`` and column names joined by ``+``.
@@ -36,23 +38,31 @@ class DispersionDesign:
         The dispersion formula as given.
     variables
         Its columns.
-    labels
-        Shape (S,): each stratum's label, the levels joined by ``:`` for several variables;
-        the first is the reference, whose residual SD is σ.
-    stratum
-        Shape (n,), int: each used row's stratum.
-    D
-        Shape (S, m): log δ_s = (D γ)_s.
+    X
+        Shape (n, m): log δᵢ = (X γ)ᵢ for each used row.
     names
-        The m entries of γ, R's coefficient spelling (``StateB``).
+        The m entries of γ, R's coefficient spelling (``StateB``, ``age``).
+    labels
+        With categorical variables only: each stratum's label, the levels joined by ``:`` for
+        several variables, the first the reference, whose residual SD is σ; else empty.
+    stratum
+        Shape (n,), int: each used row's stratum; None with a numeric variable.
+    D
+        Shape (S, m): log δ_s = (D γ)_s; None with a numeric variable.
     """
 
     formula: str
     variables: tuple[str, ...]
-    labels: tuple[str, ...]
-    stratum: np.ndarray
-    D: np.ndarray
+    X: np.ndarray
     names: tuple[str, ...]
+    labels: tuple[str, ...] = ()
+    stratum: np.ndarray | None = None
+    D: np.ndarray | None = None
+
+    @property
+    def stratified(self) -> bool:
+        """Whether the rows fall into strata (categorical variables only)."""
+        return self.stratum is not None
 
 
 def dispersion_variables(dispformula: str) -> tuple[str, ...]:
@@ -81,16 +91,17 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
     FormulaError, UnknownColumnError
         A malformed formula or a column the data lack.
     DataError
-        A numeric column (a continuous dispersion predictor is not available yet) or a
-        missing value in a used row.
+        A missing or infinite value in a used row.
     """
     variables = dispersion_variables(dispformula)
     check_columns(data, list(variables), "data")
-    codes, levels = [], []
-    for name in variables:
-        code, level = _levels(name, data[name].take(rows))
-        codes.append(code)
-        levels.append(level)
+    columns = [data[name].take(rows) for name in variables]
+    numeric = [_is_numeric(column) for column in columns]
+    for name, column in zip(variables, columns):
+        _check_complete(name, column)
+    if any(numeric):
+        return _row_design(dispformula, variables, columns, numeric)
+    codes, levels = zip(*(_levels(column) for column in columns))
     sizes = [len(level) for level in levels]
     # the combinations present, in the order of their codes (the first variable slowest)
     if len(codes) == 1:
@@ -103,29 +114,60 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
         [np.eye(len(level))[combos[:, j]][:, 1:] for j, level in enumerate(levels)]
     )
     names = tuple(f"{name}{lv}" for name, level in zip(variables, levels) for lv in level[1:])
-    return DispersionDesign(dispformula, variables, labels, stratum.ravel(), D, names)
+    stratum = stratum.ravel()
+    return DispersionDesign(dispformula, variables, D[stratum], names, labels, stratum, D)
 
 
-def _levels(name: str, column: pd.Series) -> tuple[np.ndarray, list[str]]:
+def _row_design(
+    dispformula: str,
+    variables: tuple[str, ...],
+    columns: list[pd.Series],
+    numeric: list[bool],
+) -> DispersionDesign:
+    """X with a numeric variable: its values, and the others' treatment coding."""
+    blocks, names = [], []
+    for name, column, is_number in zip(variables, columns, numeric):
+        if is_number:
+            blocks.append(column.to_numpy(dtype=float)[:, None])
+            names.append(name)
+            continue
+        codes, level = _levels(column)
+        blocks.append(np.eye(len(level))[codes][:, 1:])
+        names += [f"{name}{lv}" for lv in level[1:]]
+    X = np.column_stack(blocks)
+    if not np.all(np.isfinite(X)):
+        raise DataError(
+            f"dispformula {quote(dispformula)}: a numeric variable has infinite values in rows "
+            "the model uses"
+        )
+    return DispersionDesign(dispformula, variables, X, tuple(names))
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    """A numeric variable acts linearly on log σ; two values or fewer are levels."""
+    return bool(
+        is_numeric_dtype(column) and not is_bool_dtype(column) and column.nunique() > 2
+    )
+
+
+def _check_complete(name: str, column: pd.Series) -> None:
+    missing = int(column.isna().sum())
+    if missing:
+        raise DataError(
+            f"the dispformula column {quote(name)} has {missing} missing value(s) in rows "
+            "the model uses; remove those rows or give them a value"
+        )
+
+
+def _levels(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Level codes of the used rows and the level labels present (category order, else
     sorted values)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy()
-        used = np.unique(codes[codes >= 0])
+        used = np.unique(codes)
         present = list(column.cat.categories[used])
-        codes = np.where(codes >= 0, np.searchsorted(used, codes), -1)
+        codes = np.searchsorted(used, codes)
     else:  # hashing, then sorting the few distinct values only
         codes, values = pd.factorize(column, sort=True)
         present = list(values)
-    if (codes < 0).any():
-        raise DataError(
-            f"the dispformula column {quote(name)} has {int((codes < 0).sum())} missing "
-            "value(s) in rows the model uses; remove those rows or give them a level"
-        )
-    if is_numeric_dtype(column) and not is_bool_dtype(column) and len(present) > 2:
-        raise DataError(
-            f"the dispformula column {quote(name)} is numeric: a continuous dispersion "
-            "predictor is not available yet; convert it to a categorical column (strings or "
-            "pandas.Categorical) to give each value its own residual SD"
-        )
     return codes.astype(np.intp), [str(v) for v in present]

@@ -95,7 +95,7 @@ class DispersionVarianceParameters:
 def residual_sd_intervals(
     vp: DispersionVarianceParameters, sds: pd.Series, D: np.ndarray, level: float
 ) -> pd.DataFrame:
-    """Wald intervals for each stratum's residual SD σ δ_s, on the log scale.
+    """Wald intervals for each stratum's (or row's) residual SD σ δ_s, on the log scale.
 
     log(σ δ_s) = log σ + (D γ)_s has the variance aᵀ A a, a = (0 for θ, D_s, 1/σ) and A the
     asymptotic covariance of (θ, γ, σ); the interval exp(log(σ δ_s) ± z SE) stays positive
@@ -106,9 +106,9 @@ def residual_sd_intervals(
     vp
         The fit's variance parameters.
     sds
-        σ̂ δ̂_s by stratum label, shape (S,).
+        σ̂ δ̂_s by stratum (or row), shape (S,).
     D
-        Shape (S, m): the dispersion design.
+        Shape (S, m): the dispersion design of each stratum (or row).
     level
         Coverage, in (0, 1).
 

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from mixedfx.crossprod.products import CrossProducts, cross_products
-from mixedfx.crossprod.strata import stratified_products
 from mixedfx.data.design import Design, build_design
 from mixedfx.data.dispersion import dispersion_design
 from mixedfx.data.fixed_terms import FixedTerm, fixed_terms, full_coding
@@ -26,7 +25,7 @@ from mixedfx.data.weights import RowValues, row_arguments, with_offset_column
 from mixedfx.errors import ConvergenceWarning, SingularFitWarning, WeightsWarning
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
-from mixedfx.models.dispersion import DispersionFit, fit_dispersion
+from mixedfx.models.dispersion import DispersionFit, fit_dispersion, reweighting_of
 from mixedfx.models.estimate import MixedEstimate, fit_cross_products
 from mixedfx.models.fitchecks import (
     check_design,
@@ -122,9 +121,9 @@ def lmer(
     if dispformula is None:
         estimate, dispersion = fit_cross_products(A, criterion, options), None
     else:
-        strata_of = dispersion_design(dispformula, data, frame.rows)
-        strata = stratified_products(design, strata_of.stratum, len(strata_of.labels))
-        estimate, dispersion = fit_dispersion(strata, strata_of, criterion, options)
+        dispersion_of = dispersion_design(dispformula, data, frame.rows)
+        reweighting = reweighting_of(design, dispersion_of)
+        estimate, dispersion = fit_dispersion(reweighting, dispersion_of, criterion, options)
     nu = criterion.dof(A.n, A.p)
     check_optimum_residual(estimate.chol, estimate.A, design.weighted_response, nu)
     fit = LinearMixedModel(parsed, frame, design, estimate, dispersion)
@@ -283,7 +282,7 @@ class LinearMixedModel:
         if self.dispersion is not None:
             x0 = None if start is None else np.concatenate([start, self.dispersion.gamma])
             estimate, dispersion = fit_dispersion(
-                self.dispersion.strata,
+                self.dispersion.reweighting,
                 self.dispersion.design,
                 criterion or self.criterion,
                 self.optinfo.options,
@@ -341,8 +340,9 @@ class LinearMixedModel:
         return self.A.p + self.layout.size + 1 + extra
 
     def residual_sd_intervals(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald intervals (log scale) for each stratum's residual SD, from the asymptotic
-        covariance of (θ, γ, σ) (`mixedfx.inference.dispersion_varpar`).
+        """Wald intervals (log scale) for each stratum's residual SD (each row's, with a
+        numeric dispersion variable), from the asymptotic covariance of (θ, γ, σ)
+        (`mixedfx.inference.dispersion_varpar`).
 
         Raises
         ------
@@ -360,7 +360,9 @@ class LinearMixedModel:
 
         vp = self.variance_parameters
         assert isinstance(vp, DispersionVarianceParameters)
-        return residual_sd_intervals(vp, self.residual_sd, self.dispersion.design.D, level)
+        design = self.dispersion.design
+        rows = design.X if design.D is None else design.D
+        return residual_sd_intervals(vp, self.residual_sd, rows, level)
 
     @property
     def dispersion_formula(self) -> str | None:
@@ -369,11 +371,27 @@ class LinearMixedModel:
 
     @property
     def residual_sd(self) -> pd.Series:
-        """The residual SD of each stratum of the dispersion formula (σ δ_s), by level; σ
-        alone, as ``"(all)"``, without one."""
+        """The residual SD of each stratum of the dispersion formula (σ δ_s), by level; with a
+        numeric dispersion variable, of each row used (σ δᵢ, by the data's row labels); σ
+        alone, as ``"(all)"``, without a dispersion formula."""
         if self.dispersion is None:
             return pd.Series([self.sigma], index=["(all)"], name="residual_sd")
-        return (self.sigma * self.dispersion.ratios).rename("residual_sd")
+        if self.dispersion.design.stratified:
+            return (self.sigma * self.dispersion.ratios).rename("residual_sd")
+        sds = self.sigma * self.dispersion.row_ratios
+        return pd.Series(sds, index=self.frame.data.index, name="residual_sd")
+
+    @property
+    def dispersion_strata(self) -> pd.Series | None:
+        """The residual SD of each stratum, where the dispersion formula makes strata."""
+        stratified = self.dispersion is not None and self.dispersion.design.stratified
+        return self.residual_sd if stratified else None
+
+    @property
+    def dispersion_coef(self) -> pd.Series | None:
+        """γ̂ by name, each term's effect on the log residual SD (log σᵢ = log σ + xᵢγ), or
+        None without a dispersion formula."""
+        return None if self.dispersion is None else self.dispersion.coef
 
     @property
     def aic(self) -> float:
@@ -556,8 +574,7 @@ class LinearMixedModel:
         weights or a dispersion formula; δ_s is the stratum's residual SD over σ)."""
         scale = self.design.sqrt_weights
         if self.dispersion is not None:
-            ratios = self.dispersion.ratios.to_numpy()[self.dispersion.design.stratum]
-            scale = (1.0 if scale is None else scale) / ratios
+            scale = (1.0 if scale is None else scale) / self.dispersion.row_ratios
         return self.residuals if scale is None else scale * self.residuals
 
     def predict(
@@ -703,7 +720,7 @@ class LinearMixedModel:
         nlevels = self.A.structure.nlevels
         noise_sd = self.sigma / np.sqrt(self.weights)
         if self.dispersion is not None:
-            noise_sd = noise_sd * self.dispersion.ratios.to_numpy()[self.dispersion.design.stratum]
+            noise_sd = noise_sd * self.dispersion.row_ratios
         draws = []
         for stream in np.random.SeedSequence(seed).spawn(nsim):
             rng = np.random.default_rng(stream)

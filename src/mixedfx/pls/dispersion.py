@@ -1,29 +1,51 @@
-"""The profiled criterion of a model whose residual variance differs between strata of rows.
+"""The profiled criterion of a model whose residual SD differs between rows.
 
-Row i of stratum s has residual variance σ² δ_s², log δ = D γ (D: S × m, the dispersion
-design by stratum; its reference stratum, a row of zeros, has δ = 1 and residual SD σ).  For
-fixed γ this is a weighted linear mixed model with weights w_s = δ_s⁻², so with
-A(γ) = Σ_s w_s A_s (`mixedfx.crossprod.strata`) the criterion, profiled over β and σ, is
+Row i has residual SD σ δᵢ, log δ = X γ (`mixedfx.data.dispersion`).  For fixed γ this is a
+weighted linear mixed model, weights wᵢ = δᵢ⁻² (times the prior weights), so with its
+cross-products A(γ) the criterion, profiled over β and σ, is
 
-    d(θ, γ) = d₀(θ; A(γ)) − Σ_s n_s log w_s,
+    d(θ, γ) = d₀(θ; A(γ)) − Σᵢ log wᵢ(γ),
 
 d₀ the ML or REML criterion of `mixedfx.pls.deviance` (the weights' term is carried by
-A(γ)).  Its gradient in θ is d₀'s; in γ, by the chain rule through A's blocks,
-
-    ∂d/∂γ_j = Σ_s ∂w_s/∂γ_j (⟨∂d₀/∂A, A_s⟩ − n_s / w_s),   ∂w_s/∂γ_j = −2 D_sj w_s,
-
-one inner product per stratum with the adjoint the θ gradient has already computed: an
-evaluation costs one of the homoscedastic model's plus the combination of the strata.
+A(γ)).  Its gradient in θ is d₀'s; in γ it follows by the chain rule through A's blocks from
+the adjoint ∂d₀/∂A that the θ gradient has computed (`Reweighting.gamma_gradient`): with
+strata of rows one inner product per stratum (`mixedfx.crossprod.strata`), else
+cross-products of the rows (`mixedfx.crossprod.reweighted`).
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-from mixedfx.crossprod.strata import Strata
+from mixedfx.crossprod.products import CrossProducts
 from mixedfx.pls.covariance import ThetaLayout
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.deviance import ProfiledDeviance
+from mixedfx.pls.evaluated import ProductsAdjoint
+
+
+class Reweighting(Protocol):
+    """The cross-products as a function of the dispersion parameters γ."""
+
+    @property
+    def size(self) -> int:
+        """m, the entries of γ."""
+        ...
+
+    @property
+    def plain(self) -> CrossProducts:
+        """A at γ = 0."""
+        ...
+
+    def at(self, gamma: np.ndarray) -> CrossProducts:
+        """A(γ), with the weights' term."""
+        ...
+
+    def gamma_gradient(self, gamma: np.ndarray, adjoint: ProductsAdjoint) -> np.ndarray:
+        """∂d/∂γ, shape (m,), of d₀(A(γ)) − log_weights(γ) given ∂d₀/∂A."""
+        ...
 
 
 class DispersionDeviance:
@@ -31,33 +53,27 @@ class DispersionDeviance:
 
     Parameters
     ----------
-    strata
-        The cross-products of each stratum.
-    D
-        Shape (S, m): log δ_s = (D γ)_s.
+    reweighting
+        A(γ) and the chain rule through it.
     criterion
         ML or REML.
     """
 
-    def __init__(self, strata: Strata, D: np.ndarray, criterion: Criterion):
-        self.strata = strata
-        self.D = np.asarray(D, dtype=float)
+    def __init__(self, reweighting: Reweighting, criterion: Criterion):
+        self.reweighting = reweighting
         self.criterion = criterion
-        self.layout = ThetaLayout.of(strata.parts[0].structure.ks)
+        plain = reweighting.plain
+        self.layout = ThetaLayout.of(plain.structure.ks)
         self.evaluations = 0
-        self._plain = ProfiledDeviance(strata.parts[0], criterion)
+        self._plain = ProfiledDeviance(plain, criterion)
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """θ and γ of x."""
         return x[: self.layout.size], x[self.layout.size :]
 
-    def weights(self, gamma: np.ndarray) -> np.ndarray:
-        """Shape (S,): w_s = δ_s⁻² = exp(−2 (D γ)_s)."""
-        return np.exp(-2.0 * (self.D @ gamma))
-
     def at(self, gamma: np.ndarray) -> ProfiledDeviance:
         """θ ↦ d(θ, γ): the weighted model's criterion at these variance ratios."""
-        return ProfiledDeviance(self.strata.combined(self.weights(gamma)), self.criterion)
+        return ProfiledDeviance(self.reweighting.at(gamma), self.criterion)
 
     @property
     def blas_threads(self) -> int | None:
@@ -73,7 +89,8 @@ class DispersionDeviance:
         return np.concatenate([self.layout.flat_bounds(theta), np.zeros(gamma.size, bool)])
 
     def lower_bounds(self) -> np.ndarray:
-        return np.concatenate([self.layout.lower_bounds(), np.full(self.D.shape[1], -np.inf)])
+        size = self.reweighting.size
+        return np.concatenate([self.layout.lower_bounds(), np.full(size, -np.inf)])
 
     def __call__(self, x: np.ndarray) -> float:
         self.evaluations += 1
@@ -97,14 +114,11 @@ class DispersionDeviance:
         self.evaluations += 1
         x = np.asarray(x, dtype=float)
         theta, gamma = self.split(x)
-        w = self.weights(gamma)
         plain = self.at(gamma)
         out = plain.evaluated(theta, sigma)
         if out is None:
             return np.inf, np.full(x.size, np.nan), np.nan
-        along = np.array([out.adjoint.inner(part) for part in self.strata.parts])
-        d_w = along - self.strata.counts / w
-        d_gamma = self.D.T @ (-2.0 * w * d_w)
+        d_gamma = self.reweighting.gamma_gradient(gamma, out.adjoint)
         A = plain.A
         d_sigma = (
             np.nan if sigma is None else self.criterion.sigma_gradient(out.pwrss, A.n, A.p, sigma)

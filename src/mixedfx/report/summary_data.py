@@ -42,7 +42,10 @@ class ReportedMixedFit(ReportedFit, MixedFit, Protocol):
     def n_zero_weight(self) -> int: ...
 
     @property
-    def residual_sd(self) -> pd.Series: ...
+    def dispersion_strata(self) -> pd.Series | None: ...
+
+    @property
+    def dispersion_coef(self) -> pd.Series | None: ...
 
     @property
     def dispersion_formula(self) -> str | None: ...
@@ -96,6 +99,9 @@ class LmerSummaryData:
     residual_sd
         With a dispersion formula: per stratum, ``ratio`` (its residual SD over σ, the
         reference stratum's) and ``std_dev``; None without.
+    dispersion_coef
+        With a numeric dispersion variable: γ̂, each term's effect on log σ (σ the residual
+        SD where the terms are 0); None otherwise.
     """
 
     method: str
@@ -116,6 +122,7 @@ class LmerSummaryData:
     n_zero_weight: int = 0
     dispersion: str | None = None
     residual_sd: pd.DataFrame | None = None
+    dispersion_coef: pd.Series | None = None
 
     @classmethod
     def of(cls: type[Summary], fit: ReportedMixedFit, ddf: DDF = "satterthwaite") -> Summary:
@@ -157,6 +164,7 @@ class LmerSummaryData:
             n_zero_weight=fit.n_zero_weight,
             dispersion=_right_side(fit.dispersion_formula),
             residual_sd=_residual_sd(fit),
+            dispersion_coef=None if fit.dispersion_strata is not None else fit.dispersion_coef,
         )
 
 
@@ -208,8 +216,8 @@ def _right_side(formula: str | None) -> str | None:
 
 
 def _residual_sd(fit: ReportedMixedFit) -> pd.DataFrame | None:
-    """Each stratum's SD over σ and its SD, for a fit with a dispersion formula."""
-    if fit.dispersion_formula is None:
+    """Each stratum's SD over σ and its SD, for a dispersion formula that makes strata."""
+    sds = fit.dispersion_strata
+    if sds is None:
         return None
-    sds = fit.residual_sd
     return pd.DataFrame({"ratio": sds / fit.sigma, "std_dev": sds}, index=sds.index)

@@ -79,7 +79,14 @@ def _random(s: LmerSummaryData) -> str:
 
 
 def _dispersion(s: LmerSummaryData) -> str:
-    """One line per stratum: its residual SD and the ratio to the reference's (σ)."""
+    """One line per stratum: its residual SD and the ratio to the reference's (σ); or the
+    coefficients of log σ for a numeric dispersion variable."""
+    if s.dispersion_coef is not None:
+        values = format_numbers(s.dispersion_coef.to_numpy(), DIGITS)
+        rows = [[str(name), values[i]] for i, name in enumerate(s.dispersion_coef.index)]
+        lines = table(rows, ["", "Estimate"], ["<", ">"])
+        title = f"Residual standard deviation, log σ by {s.dispersion} (σ at 0: Residual above):"
+        return title + "\n" + "\n".join(" " + line for line in lines)
     if s.residual_sd is None or s.dispersion is None:
         return ""
     ratio = format_numbers(s.residual_sd["ratio"].to_numpy(), DIGITS)
