@@ -1,7 +1,8 @@
 """The parametric bootstrap (lme4's ``bootMer``): simulate from the fit, refit, collect.
 
 A replicate draws the response's cross-products from the fitted model (`ResponseSimulator`,
-no rows) and refits from θ̂ on them.  Replicate i draws from its own random stream, spawned
+no rows; per stratum for a residual SD per stratum, `StratifiedSimulator`) and refits from
+the estimates on them.  Replicate i draws from its own random stream, spawned
 from the seed, so the result does not depend on how replicates are shared among processes.
 An interrupt (Ctrl-C) stops the run at once and returns the replicates completed, with a
 warning saying how many.
@@ -22,7 +23,7 @@ import pandas as pd
 
 from mixedfx.errors import InterruptedBootstrapWarning
 from mixedfx.inference.profile import VarianceScale
-from mixedfx.inference.protocol import MixedFit, require_one_residual_sd
+from mixedfx.inference.protocol import MixedFit
 from mixedfx.inference.simulation import ResponseSimulator
 from mixedfx.pls.covariance import sdcor_vector
 
@@ -38,21 +39,21 @@ def simulator(fit: MixedFit) -> ResponseSimulator:
 
 @dataclass(frozen=True)
 class Replicator:
-    """Refits a model to responses simulated from it, in its cross-products."""
+    """Refits a model to responses simulated from it, in its cross-products
+    (`MixedFit.refit_simulated`)."""
 
     fit: MixedFit
-    simulator: ResponseSimulator
 
     @classmethod
     def of(cls, fit: MixedFit) -> Replicator:
-        return cls(fit, simulator(fit))
+        return cls(fit)
 
     def replicate(self, rng: np.random.Generator) -> np.ndarray:
-        """Parameters refitted (from θ̂) to one simulated response: fixed effects, then the
-        variance scale (sd, cor, σ)."""
-        estimate = self.fit.estimate.refit(self.simulator.draw(rng))
+        """Parameters refitted (from the estimates) to one simulated response: fixed
+        effects, the variance scale (sd, cor, σ), and the other strata's residual SDs."""
+        estimate, strata_sds = self.fit.refit_simulated(rng)
         psi = sdcor_vector(estimate.covariances, estimate.sigma)
-        return np.concatenate([estimate.beta, psi])
+        return np.concatenate([estimate.beta, psi, strata_sds])
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,10 @@ def bootstrap(
         When interrupted, saying how many replicates were completed (an interrupt before
         the first is raised again).
     """
-    require_one_residual_sd(fit, "the parametric bootstrap")
     replicator = Replicator.of(fit)
-    names = [*fit.fixef_names, *VarianceScale.of(fit).names]
+    strata = fit.dispersion_strata
+    others = [] if strata is None else [f"sigma_{label}" for label in strata.index[1:]]
+    names = [*fit.fixef_names, *VarianceScale.of(fit).names, *others]
     streams = np.random.SeedSequence(seed).spawn(nsim)
     report = progress or _stderr_progress
     rows: list[np.ndarray] = []

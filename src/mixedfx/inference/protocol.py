@@ -155,6 +155,17 @@ class MixedFit(LikelihoodFit, Protocol):
         ...
 
     @property
+    def dispersion_strata(self) -> pd.Series | None:
+        """The residual SD of each stratum (the reference first), or None without strata."""
+        ...
+
+    def refit_simulated(self, rng: np.random.Generator) -> tuple[Estimate, np.ndarray]:
+        """The model refitted, from its estimates, to one response simulated from it in the
+        space of the cross-products; and the other strata's residual SDs (shape (S − 1,),
+        empty without strata)."""
+        ...
+
+    @property
     def group_names(self) -> tuple[str, ...]:
         """lme4's label of each term's grouping factor (``Subject``, ``Subject.1``)."""
         ...
@@ -284,11 +295,11 @@ def is_mixed(fit: object) -> TypeGuard[MixedFit]:
 
 def require_one_residual_sd(fit: MixedFit, what: str) -> None:
     """Raise `UnsupportedError` for a fit with a residual SD per stratum, which `what`
-    (profiles, the parametric bootstrap, Kenward–Roger) does not handle yet: each holds the
-    variance ratios fixed or simulates with one residual SD."""
+    (profiles, the bootstrap likelihood-ratio test, Kenward–Roger) does not handle yet: each
+    would hold the variance ratios fixed or simulate with one residual SD."""
     if fit.dispersion_formula is not None:
         raise UnsupportedError(
             f"{what} is not available for a fit with dispformula={fit.dispersion_formula!r} "
-            "yet; Wald intervals, Satterthwaite's df, residual_sd_intervals() and the "
-            "likelihood-ratio test (mixedfx.anova) are"
+            "yet; Wald and bootstrap intervals, Satterthwaite's df, residual_sd_intervals() "
+            "and the likelihood-ratio test (mixedfx.anova) are"
         )

@@ -103,10 +103,14 @@ class ResponseSimulator:
         """The cross-products of one simulated response (less the offset)."""
         return with_response(self.A, *self.draw_response_products(rng))
 
-    def draw_response_products(self, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-        """[Z X]ᵀy* (shape (q + p,), A's column order) and y*ᵀy* of one simulated response."""
+    def draw_response_products(
+        self, rng: np.random.Generator, b: list[np.ndarray] | None = None
+    ) -> tuple[np.ndarray, float]:
+        """[Z X]ᵀy* (shape (q + p,), A's column order) and y*ᵀy* of one simulated response;
+        with random effects `b` (per term, shape (ℓ_j, k_j)) if given, else drawn."""
         A = self.A
-        b = draw_random_effects(self.templates, self.sigma, A.structure.nlevels, rng)
+        if b is None:
+            b = draw_random_effects(self.templates, self.sigma, A.structure.nlevels, rng)
         c1 = b[0].ravel()
         c_rest = np.concatenate([*(bj.ravel() for bj in b[1:]), self.beta])
         Gc1, Gc_rest = self._gram_times(c1, c_rest)
@@ -140,6 +144,48 @@ class ResponseSimulator:
         live = np.abs(self.M1).sum(axis=1) > 0  # ξ₁'s components outside null directions
         xi_sq = float(np.sum(xi1[live] ** 2)) + float(np.dot(xi2, xi2))
         return self.sigma * w1, self.sigma * w_rest, xi_sq
+
+
+@dataclass(frozen=True)
+class StratifiedSimulator:
+    """Draws each stratum's cross-products for a model with a residual SD σ δ_s per stratum of
+    rows: the random effects, b* ~ N(0, σ²ΛΛᵀ), shared by all strata, each stratum's noise
+    with its own SD (its `ResponseSimulator`'s σ).
+
+    Attributes
+    ----------
+    strata
+        One simulator per stratum, on the stratum's cross-products, σ δ_s its SD.
+    sigma
+        σ, the reference stratum's SD, which scales the random effects.
+    """
+
+    strata: tuple[ResponseSimulator, ...]
+    sigma: float
+
+    @classmethod
+    def of(
+        cls,
+        parts: tuple[CrossProducts, ...],
+        beta: np.ndarray,
+        sigma: float,
+        ratios: np.ndarray,
+        templates: list[np.ndarray],
+    ) -> StratifiedSimulator:
+        simulators = (
+            ResponseSimulator.of(A, beta, sigma * ratio, templates)
+            for A, ratio in zip(parts, ratios)
+        )
+        return cls(tuple(simulators), sigma)
+
+    def draw(self, rng: np.random.Generator) -> tuple[CrossProducts, ...]:
+        """Each stratum's cross-products of one simulated response."""
+        first = self.strata[0]
+        nlevels = first.A.structure.nlevels
+        b = draw_random_effects(first.templates, self.sigma, nlevels, rng)
+        return tuple(
+            with_response(s.A, *s.draw_response_products(rng, b)) for s in self.strata
+        )
 
 
 def with_response(A: CrossProducts, Zty: np.ndarray, yty: float) -> CrossProducts:

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from mixedfx.crossprod.products import CrossProducts, cross_products
+from mixedfx.crossprod.strata import Strata, StrataDispersion
 from mixedfx.data.design import Design, build_design
 from mixedfx.data.dispersion import dispersion_design
 from mixedfx.data.fixed_terms import FixedTerm, fixed_terms, full_coding
 from mixedfx.data.frame import ModelFrame, as_pandas, model_frame, prediction_rows
 from mixedfx.data.weights import RowValues, row_arguments, with_offset_column
-from mixedfx.errors import ConvergenceWarning, SingularFitWarning, WeightsWarning
+from mixedfx.errors import ConvergenceWarning, SingularFitWarning, UnsupportedError, WeightsWarning
 from mixedfx.formula import MixedFormula, parse_formula
 from mixedfx.formula.safe import check_formula
 from mixedfx.models.dispersion import DispersionFit, fit_dispersion, reweighting_of
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from mixedfx.inference.kenward_roger import KenwardRoger
     from mixedfx.inference.profile import Profile
     from mixedfx.inference.protocol import VarianceDerivatives
+    from mixedfx.inference.simulation import ResponseSimulator, StratifiedSimulator
     from mixedfx.report.summary import LmerSummary
 
 
@@ -708,6 +710,56 @@ class LinearMixedModel:
         from mixedfx.inference.profile import profiles
 
         return profiles(self, level)
+
+    def refit_simulated(self, rng: np.random.Generator) -> tuple[MixedEstimate, np.ndarray]:
+        """The model refitted, from its estimates, to one response simulated from it in the
+        space of the cross-products (the parametric bootstrap's replicate); with a residual
+        SD per stratum, the strata's refitted too, and the other strata's SDs returned
+        (shape (S − 1,); empty without strata).
+
+        Raises
+        ------
+        UnsupportedError
+            With a numeric dispersion variable, whose simulation needs the rows.
+        """
+        if self.dispersion is None:
+            return self.estimate.refit(self._simulator.draw(rng)), np.zeros(0)
+        if not isinstance(self.dispersion.reweighting, StrataDispersion):
+            raise UnsupportedError(
+                "the parametric bootstrap of a numeric dispersion variable is not available "
+                "yet; Satterthwaite's df, residual_sd_intervals() and mixedfx.anova are"
+            )
+        parts = self._strata_simulator.draw(rng)
+        reweighting = replace(self.dispersion.reweighting, strata=Strata(parts))
+        start = np.concatenate([self.theta, self.dispersion.gamma])
+        estimate, dispersion = fit_dispersion(
+            reweighting, self.dispersion.design, self.criterion, self.optinfo.options, start
+        )
+        return estimate, estimate.sigma * dispersion.ratios.to_numpy()[1:]
+
+    @cached_property
+    def _simulator(self) -> ResponseSimulator:
+        """Draws of the response's cross-products from the fit."""
+        from mixedfx.inference.simulation import ResponseSimulator
+
+        templates = self.layout.templates(self.theta)
+        return ResponseSimulator.of(self.A, self.estimate.beta, self.sigma, templates)
+
+    @cached_property
+    def _strata_simulator(self) -> StratifiedSimulator:
+        """Draws of each stratum's cross-products from a fit with a residual SD per stratum."""
+        from mixedfx.inference.simulation import StratifiedSimulator
+
+        assert self.dispersion is not None
+        reweighting = self.dispersion.reweighting
+        assert isinstance(reweighting, StrataDispersion)
+        return StratifiedSimulator.of(
+            reweighting.strata.parts,
+            self.estimate.beta,
+            self.sigma,
+            self.dispersion.ratios.to_numpy(),
+            self.layout.templates(self.theta),
+        )
 
     def simulate(self, nsim: int = 1, seed: int | None = None) -> np.ndarray:
         """Responses drawn from the fitted model, shape (n, nsim) (lme4's ``simulate``):
