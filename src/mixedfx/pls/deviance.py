@@ -12,7 +12,6 @@ in θ and σ: it moves the values, not the gradients.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import cached_property
 from typing import Protocol
 
@@ -126,7 +125,9 @@ class ProfiledDeviance:
         out = self._evaluation.value_and_gradient(
             np.asarray(theta, dtype=float), self.criterion, sigma
         )
-        return None if out is None else replace(out, value=out.value - self.A.log_weights)
+        if out is None:
+            return None
+        return Evaluated(out.value - self.A.log_weights, out.gradient, out.pwrss, out.adjoint)
 
     def value_and_gradients_at(
         self, theta: np.ndarray, sigma: float
