@@ -47,6 +47,11 @@ class RowDispersion:
         """A at γ = 0 (every row with its prior weight)."""
         return cross_products(self.design)
 
+    @property
+    def squares(self) -> np.ndarray:
+        """Shape (m,): Σᵢ X_ij²."""
+        return np.sum(self.X**2, axis=0)
+
     def weights(self, gamma: np.ndarray) -> np.ndarray:
         """Shape (n,): wᵢ = w⁰ᵢ δᵢ⁻²."""
         prior = 1.0 if self.design.weights is None else self.design.weights

@@ -152,6 +152,11 @@ class StrataDispersion:
         """A at γ = 0 (every row with its prior weight)."""
         return self.strata.total
 
+    @property
+    def squares(self) -> np.ndarray:
+        """Shape (m,): Σᵢ X_ij² = Σ_s n_s D_sj²."""
+        return (self.D**2).T @ self.strata.counts
+
     def weights(self, gamma: np.ndarray) -> np.ndarray:
         """Shape (S,): w_s = δ_s⁻²."""
         return np.exp(-2.0 * (self.D @ gamma))

@@ -39,6 +39,11 @@ class Reweighting(Protocol):
         """A at γ = 0."""
         ...
 
+    @property
+    def squares(self) -> np.ndarray:
+        """Shape (m,): Σᵢ X_ij² over the rows."""
+        ...
+
     def at(self, gamma: np.ndarray) -> CrossProducts:
         """A(γ), with the weights' term."""
         ...
@@ -80,9 +85,18 @@ class DispersionDeviance:
         return self._plain.blas_threads
 
     def scale(self, x: np.ndarray) -> np.ndarray:
-        """θ's natural units (`ProfiledDeviance.scale`) and 1 for γ, a log ratio."""
-        theta, gamma = self.split(x)
-        return np.concatenate([self._plain.scale(theta), np.ones(gamma.size)])
+        """θ's natural units (`ProfiledDeviance.scale`), and for γ_j the step u_j at which
+        the criterion's curvature in γ_j, about 2 Σᵢ X_ij² u_j² (the information on a log SD
+        from the rows it reaches), equals the number of levels ℓ₁ of the first term, of the
+        order of its curvature in θ's natural units.  With both of one order, a quasi-Newton
+        method's first steps and its curvature model suit every entry: from 500 rows to 500k
+        (where the curvature in θ grows with ℓ₁ as that in γ with the rows) the fits take
+        about as many evaluations as the model with one residual SD, where a unit step in γ
+        took up to three times as many on small data."""
+        theta, _ = self.split(x)
+        levels = self._plain.A.structure.nlevels[0]
+        gamma_units = np.sqrt(levels / np.maximum(2.0 * self.reweighting.squares, 1e-300))
+        return np.concatenate([self._plain.scale(theta), gamma_units])
 
     def flat_bounds(self, x: np.ndarray) -> np.ndarray:
         theta, gamma = self.split(x)
