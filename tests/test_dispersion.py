@@ -383,3 +383,24 @@ def test_bootstrap_refits_the_strata_too() -> None:
         width = wald.loc[level, "upper"] - wald.loc[level, "lower"]
         assert abs(lower - wald.loc[level, "lower"]) < 0.25 * width
         assert abs(upper - wald.loc[level, "upper"]) < 0.25 * width
+
+
+def test_a_stratum_of_one_row_is_named() -> None:
+    """Its SD would go to 0 with the likelihood unbounded: an error naming it, not a fit."""
+    data = mfx.datasets.load("sleepstudy").assign(part="a")
+    data.loc[5, "part"] = "b"
+    with pytest.raises(mfx.DataError, match=r"\['b'\] has a single row"):
+        mfx.lmer("Reaction ~ Days + (Days | Subject)", data, dispformula="~ part")
+
+
+def test_weights_and_a_residual_sd_per_stratum_together() -> None:
+    """Prior weights all equal to c beside a dispersion formula: the same log-likelihood and
+    ratios, every SD times √c (as without a dispersion formula)."""
+    ref = case("exercise_mood_disp_ml")
+    data = case_frame(ref)
+    fit = mfx.lmer(ref["formula"], data, reml=False, dispformula="~ State")
+    weighted = mfx.lmer(
+        ref["formula"], data.assign(w=4.0), reml=False, dispformula="~ State", weights="w"
+    )
+    assert weighted.loglik == pytest.approx(fit.loglik, abs=1e-7)
+    np.testing.assert_allclose(weighted.residual_sd, 2.0 * fit.residual_sd, rtol=1e-5)

@@ -23,7 +23,7 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from mixedfx.data.frame import check_columns
 from mixedfx.errors import DataError, FormulaError
-from mixedfx.messages import quote
+from mixedfx.messages import quote, quote_list
 
 NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
@@ -115,7 +115,20 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
     )
     names = tuple(f"{name}{lv}" for name, level in zip(variables, levels) for lv in level[1:])
     stratum = stratum.ravel()
+    _check_strata(dispformula, labels, np.bincount(stratum, minlength=len(labels)))
     return DispersionDesign(dispformula, variables, D[stratum], names, labels, stratum, D)
+
+
+def _check_strata(dispformula: str, labels: tuple[str, ...], counts: np.ndarray) -> None:
+    """A stratum of one row has no residual to estimate its SD from: the likelihood grows
+    without bound as that SD goes to 0, its row fitted exactly by the random effects."""
+    single = [label for label, count in zip(labels, counts) if count < 2]
+    if single:
+        raise DataError(
+            f"dispformula {quote(dispformula)}: the stratum {quote_list(single, 5)} has a "
+            "single row, so its residual SD cannot be estimated; merge it with another level "
+            "or leave it out"
+        )
 
 
 def _row_design(
