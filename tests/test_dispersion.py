@@ -276,7 +276,7 @@ def test_summary_varcorr_and_pearson_residuals_show_the_strata() -> None:
         lambda fit: fit.coef_table("kenward-roger"),
         lambda fit: mfx.anova(fit.refit(ML()), fit, method="bootstrap", nsim=5),
     ],
-    ids=["profile", "kenward-roger", "pbmodcomp"],
+    ids=["profile", "kenward-roger", "pbmodcomp-of-two-dispersion-fits"],
 )
 def test_methods_that_hold_the_ratios_fixed_say_so(method) -> None:
     """Profiles, the bootstrap LRT and Kenward–Roger would treat the strata's variance
@@ -404,3 +404,30 @@ def test_weights_and_a_residual_sd_per_stratum_together() -> None:
     )
     assert weighted.loglik == pytest.approx(fit.loglik, abs=1e-7)
     np.testing.assert_allclose(weighted.residual_sd, 2.0 * fit.residual_sd, rtol=1e-5)
+
+
+def test_bootstrap_lrt_against_one_residual_sd() -> None:
+    """PBmodcomp of one SD against one per State: draws under one SD, refitted per stratum.
+    On data simulated with one SD the statistic's null law is χ²₃ (no boundary): mean 3 and
+    variance 6 within 3 standard errors over 120 draws, and never below 0 (each refit reaches
+    at least the smaller model's optimum).  On the bundled data no draw reaches χ² = 23.3."""
+    from mixedfx.inference.pbmodcomp import _null_in_larger, _statistic, nested_columns
+
+    ref = case("exercise_mood_disp_ml")
+    data = case_frame(ref)
+    plain = mfx.lmer(ref["formula"], data, reml=False)
+    disp = mfx.lmer(ref["formula"], data, reml=False, dispformula="~ State")
+    table = mfx.anova(plain, disp, method="bootstrap", nsim=40, seed=1)
+    assert table["chisq"].iloc[0] == pytest.approx(2 * (disp.loglik - plain.loglik), rel=1e-10)
+    assert table["p_value"].iloc[0] == pytest.approx(1 / 41)
+    null = data.assign(Mood=plain.simulate(1, seed=5)[:, 0])
+    small = mfx.lmer(ref["formula"], null, reml=False)
+    large = mfx.lmer(ref["formula"], null, reml=False, dispformula="~ State")
+    columns, _ = nested_columns(small, large)
+    draws = _null_in_larger(small, large, columns, nested_columns(small, large)[1])
+    stats = np.array(
+        [_statistic(small, large, columns, draws, np.random.default_rng(i)) for i in range(120)]
+    )
+    assert stats.min() > -1e-6
+    assert abs(stats.mean() - 3) < 3 * np.sqrt(6 / 120)
+    assert abs(stats.var() - 6) < 3 * np.sqrt(216 / 120)  # Var(s²) ≈ (μ₄ − σ⁴)/n, μ₄ = 252

@@ -8,16 +8,19 @@ and the p-value is the share of simulated statistics at least as large as the ob
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 
 import numpy as np
 import pandas as pd
 
+from mixedfx.crossprod.products import CrossProducts
 from mixedfx.distributions import chi2_sf
 from mixedfx.errors import DataError
 from mixedfx.inference.lrt import as_ml, check_same_data, warn_refits
 from mixedfx.inference.protocol import MixedFit, require_one_residual_sd
-from mixedfx.inference.simulation import ResponseSimulator, with_response
+from mixedfx.inference.simulation import ResponseSimulator, StratifiedSimulator, with_response
 from mixedfx.pls.criterion import ML
 
 # Relative agreement of the smaller model's cross-products with the larger's columns.
@@ -33,22 +36,17 @@ def bootstrap_lrt(small: MixedFit, large: MixedFit, nsim: int, seed: int | None)
     """
     check_same_data([small, large])
     warn_refits([small, large], ["model1", "model2"], stacklevel=3)
-    for fit in (small, large):
-        require_one_residual_sd(fit, "the parametric bootstrap")
     small, large = sorted((as_ml(small), as_ml(large)), key=lambda f: f.npar)
+    # drawn under the smaller model with one residual SD, refitted per stratum in the larger
+    require_one_residual_sd(small, "the bootstrap comparison of two dispersion formulas")
+    if large.strata_products is None:
+        require_one_residual_sd(large, "the bootstrap comparison with a numeric dispersion term")
     observed = max(small.deviance - large.deviance, 0.0)
     columns, terms = nested_columns(small, large)
     draws = _null_in_larger(small, large, columns, terms)
-    simulated = []
-    for stream in np.random.SeedSequence(seed).spawn(nsim):
-        Zty, yty = draws.draw_response_products(np.random.default_rng(stream))
-        A_small = with_response(small.A, Zty[columns], yty)
-        A_large = with_response(large.A, Zty, yty)
-        deviances = [
-            f.estimate.refit(A, ML()).objective for f, A in ((small, A_small), (large, A_large))
-        ]
-        simulated.append(deviances[0] - deviances[1])
-    lrt = np.maximum(np.array(simulated), 0.0)
+    streams = np.random.SeedSequence(seed).spawn(nsim)
+    rngs = (np.random.default_rng(stream) for stream in streams)
+    lrt = np.maximum(np.array([_statistic(small, large, columns, draws, rng) for rng in rngs]), 0)
     df = large.npar - small.npar
     return pd.DataFrame(
         {
@@ -60,6 +58,29 @@ def bootstrap_lrt(small: MixedFit, large: MixedFit, nsim: int, seed: int | None)
         },
         index=["parametric bootstrap"],
     )
+
+
+def _statistic(
+    small: MixedFit,
+    large: MixedFit,
+    columns: np.ndarray,
+    draws: ResponseSimulator | StratifiedSimulator,
+    rng: np.random.Generator,
+) -> float:
+    """The likelihood-ratio statistic of one response drawn under the smaller model: in the
+    larger model's cross-products, or per stratum where it has a residual SD per stratum
+    (whose sum is the smaller model's)."""
+    if isinstance(draws, StratifiedSimulator):
+        products = draws.draw_response_products(rng)
+        Zty = np.sum([p[0] for p in products], axis=0)
+        yty = float(sum(p[1] for p in products))
+        parts = tuple(with_response(s.A, *p) for s, p in zip(draws.strata, products))
+        large_deviance = large.refit_strata(parts).objective
+    else:
+        Zty, yty = draws.draw_response_products(rng)
+        large_deviance = large.estimate.refit(with_response(large.A, Zty, yty), ML()).objective
+    small_deviance = small.estimate.refit(with_response(small.A, Zty[columns], yty), ML())
+    return small_deviance.objective - large_deviance
 
 
 def nested_columns(
@@ -78,6 +99,7 @@ def nested_columns(
         When the smaller model's columns are not among the larger model's.
     """
     S, L = small.A.structure, large.A.structure
+    rows = _rows_products(large)
     terms = _matched_terms(small, large)
     fixed = list(large.fixef_names)
     if terms is None or not set(small.fixef_names) <= set(fixed):
@@ -88,10 +110,10 @@ def nested_columns(
             "test"
         )
     x_cols = [fixed.index(name) for name in small.fixef_names]
-    agree = np.allclose(small.A.XtX, large.A.XtX[np.ix_(x_cols, x_cols)], rtol=NESTING_RTOL)
+    agree = np.allclose(small.A.XtX, rows.XtX[np.ix_(x_cols, x_cols)], rtol=NESTING_RTOL)
     z_cols = []
     for i, (j, positions) in enumerate(terms):
-        gram = large.A.term_gram(j)[np.ix_(positions, positions)]
+        gram = rows.term_gram(j)[np.ix_(positions, positions)]
         agree &= S.nlevels[i] == L.nlevels[j] and np.allclose(
             small.A.term_gram(i), gram, rtol=NESTING_RTOL
         )
@@ -103,6 +125,13 @@ def nested_columns(
             "the parametric bootstrap comparison needs nested models fitted to the same data"
         )
     return np.concatenate([*z_cols, L.q + np.array(x_cols, dtype=int)]), terms
+
+
+def _rows_products(fit: MixedFit) -> CrossProducts:
+    """The fit's cross-products of the rows with their prior weights only: a model with a
+    residual SD per stratum is fitted on the strata reweighted, whose sum this is."""
+    parts = fit.strata_products
+    return fit.A if parts is None else functools.reduce(operator.add, parts)
 
 
 def _matched_terms(small: MixedFit, large: MixedFit) -> list[tuple[int, list[int]]] | None:
@@ -131,7 +160,7 @@ def _null_in_larger(
     large: MixedFit,
     columns: np.ndarray,
     terms: list[tuple[int, list[int]]],
-) -> ResponseSimulator:
+) -> ResponseSimulator | StratifiedSimulator:
     """Draws from the smaller model's estimates expressed in the larger model's columns:
     its β̂ on the matched columns of X, its templates on the matched coefficients of the
     matched terms, zero elsewhere."""
@@ -141,4 +170,7 @@ def _null_in_larger(
     templates = [np.zeros((k, k)) for k in L.ks]
     for T, (j, positions) in zip(small.layout.templates(small.theta), terms):
         templates[j][np.ix_(positions, positions)] = T
+    parts = large.strata_products
+    if parts is not None:  # one residual SD for all the larger model's strata
+        return StratifiedSimulator.of(parts, beta, small.sigma, np.ones(len(parts)), templates)
     return ResponseSimulator.of(large.A, beta, small.sigma, templates)

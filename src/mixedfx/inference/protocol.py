@@ -159,6 +159,16 @@ class MixedFit(LikelihoodFit, Protocol):
         """The residual SD of each stratum (the reference first), or None without strata."""
         ...
 
+    @property
+    def strata_products(self) -> tuple[CrossProducts, ...] | None:
+        """The cross-products of each stratum of a residual SD per stratum, or None."""
+        ...
+
+    def refit_strata(self, parts: tuple[CrossProducts, ...]) -> Estimate:
+        """The model with a residual SD per stratum refitted, from its estimates, to these
+        strata's cross-products (a simulated response), by its criterion."""
+        ...
+
     def refit_simulated(self, rng: np.random.Generator) -> tuple[Estimate, np.ndarray]:
         """The model refitted, from its estimates, to one response simulated from it in the
         space of the cross-products; and the other strata's residual SDs (shape (S − 1,),

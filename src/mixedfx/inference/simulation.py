@@ -180,12 +180,16 @@ class StratifiedSimulator:
 
     def draw(self, rng: np.random.Generator) -> tuple[CrossProducts, ...]:
         """Each stratum's cross-products of one simulated response."""
+        products = self.draw_response_products(rng)
+        return tuple(with_response(s.A, *p) for s, p in zip(self.strata, products))
+
+    def draw_response_products(self, rng: np.random.Generator) -> list[tuple[np.ndarray, float]]:
+        """Each stratum's [Z X]ᵀy* and y*ᵀy* (`ResponseSimulator.draw_response_products`)
+        of one simulated response, its random effects shared."""
         first = self.strata[0]
         nlevels = first.A.structure.nlevels
         b = draw_random_effects(first.templates, self.sigma, nlevels, rng)
-        return tuple(
-            with_response(s.A, *s.draw_response_products(rng, b)) for s in self.strata
-        )
+        return [s.draw_response_products(rng, b) for s in self.strata]
 
 
 def with_response(A: CrossProducts, Zty: np.ndarray, yty: float) -> CrossProducts:

@@ -17,8 +17,8 @@ from mixedfx.crossprod.reweighted import RowDispersion
 from mixedfx.crossprod.strata import StrataDispersion, stratified_products
 from mixedfx.data.design import Design
 from mixedfx.data.dispersion import DispersionDesign
-from mixedfx.models.estimate import MixedEstimate, optimum
-from mixedfx.optimize import OptimizerOptions, minimize_theta
+from mixedfx.models.estimate import MixedEstimate, best_of_starts, optimum
+from mixedfx.optimize import OptimizerOptions
 from mixedfx.pls.criterion import Criterion
 from mixedfx.pls.dispersion import DispersionDeviance, Reweighting
 from mixedfx.pls.start import dispersion_start, moment_start
@@ -96,7 +96,13 @@ def fit_dispersion(
             else np.zeros(reweighting.size)
         )
         start = np.concatenate([moment_start(reweighting.at(gamma)), gamma])
-    opt = minimize_theta(objective, start, objective.lower_bounds(), options)
+    layout = objective.layout
+
+    def on_boundary(x: np.ndarray) -> bool:
+        return layout.on_boundary(objective.split(x)[0])
+
+    second = np.concatenate([layout.initial(), objective.split(start)[1]])
+    opt = best_of_starts(objective, start, objective.lower_bounds(), options, on_boundary, second)
     theta, gamma = objective.split(opt.final)
     at_gamma = objective.at(gamma)
     estimate = optimum(at_gamma, replace(opt, initial=objective.split(opt.initial)[0], final=theta))

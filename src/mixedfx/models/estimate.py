@@ -9,13 +9,20 @@ so every quantity here works for data streamed past once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 
 from mixedfx.crossprod.products import CrossProducts
-from mixedfx.optimize import OptimizerOptions, OptSummary, gradient_hessian, minimize_theta
+from mixedfx.optimize import (
+    Differentiable,
+    OptimizerOptions,
+    OptSummary,
+    gradient_hessian,
+    minimize_theta,
+)
 from mixedfx.pls.cholesky import BlockedCholesky, beta_covariance
 from mixedfx.pls.covariance import SINGULAR_TOL, ThetaLayout
 from mixedfx.pls.criterion import ML, Criterion
@@ -174,14 +181,29 @@ def fit_theta(
     templates lme4 starts from, keeps the answer at least as low as lme4's in such cases.
     """
     layout = objective.layout
-    first = minimize_theta(objective, theta0, layout.lower_bounds(), options)
-    if options.method == "bobyqa" or not layout.on_boundary(first.final):
+    return best_of_starts(
+        objective, theta0, layout.lower_bounds(), options, layout.on_boundary, layout.initial()
+    )
+
+
+def best_of_starts(
+    objective: Differentiable,
+    x0: np.ndarray,
+    lower: np.ndarray,
+    options: OptimizerOptions,
+    on_boundary: Callable[[np.ndarray], bool],
+    second: np.ndarray,
+) -> OptSummary:
+    """The optimum from `x0`, and where it is `on_boundary` the better of it and the optimum
+    from the `second` start (`fit_theta`)."""
+    first = minimize_theta(objective, x0, lower, options)
+    if options.method == "bobyqa" or not on_boundary(first.final):
         return first
-    second = minimize_theta(objective, layout.initial(), layout.lower_bounds(), options)
-    best = first if first.fmin <= second.fmin else second
+    other = minimize_theta(objective, second, lower, options)
+    best = first if first.fmin <= other.fmin else other
     return replace(
         best,
         initial=first.initial,
-        evaluations=first.evaluations + second.evaluations,
+        evaluations=first.evaluations + other.evaluations,
         message=f"{best.message}; best of the moment and identity starts (a boundary fit)",
     )

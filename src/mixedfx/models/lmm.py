@@ -729,13 +729,33 @@ class LinearMixedModel:
                 "the parametric bootstrap of a numeric dispersion variable is not available "
                 "yet; Satterthwaite's df, residual_sd_intervals() and mixedfx.anova are"
             )
-        parts = self._strata_simulator.draw(rng)
-        reweighting = replace(self.dispersion.reweighting, strata=Strata(parts))
-        start = np.concatenate([self.theta, self.dispersion.gamma])
-        estimate, dispersion = fit_dispersion(
-            reweighting, self.dispersion.design, self.criterion, self.optinfo.options, start
-        )
+        estimate, dispersion = self._fit_strata(self._strata_simulator.draw(rng))
         return estimate, estimate.sigma * dispersion.ratios.to_numpy()[1:]
+
+    @property
+    def strata_products(self) -> tuple[CrossProducts, ...] | None:
+        """The cross-products of each stratum of the dispersion formula, or None."""
+        if self.dispersion is None or not isinstance(self.dispersion.reweighting, StrataDispersion):
+            return None
+        return self.dispersion.reweighting.strata.parts
+
+    def refit_strata(self, parts: tuple[CrossProducts, ...]) -> MixedEstimate:
+        """The model refitted, from its estimates, to these strata's cross-products (a
+        simulated response), by its criterion."""
+        return self._fit_strata(parts)[0]
+
+    def _fit_strata(self, parts: tuple[CrossProducts, ...]) -> tuple[MixedEstimate, DispersionFit]:
+        assert self.dispersion is not None
+        reweighting = self.dispersion.reweighting
+        assert isinstance(reweighting, StrataDispersion)
+        start = np.concatenate([self.theta, self.dispersion.gamma])
+        return fit_dispersion(
+            replace(reweighting, strata=Strata(parts)),
+            self.dispersion.design,
+            self.criterion,
+            self.optinfo.options,
+            start,
+        )
 
     @cached_property
     def _simulator(self) -> ResponseSimulator:
