@@ -1,0 +1,1 @@
+"""Response distributions and link functions for generalized linear mixed models."""
