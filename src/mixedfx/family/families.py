@@ -59,6 +59,20 @@ class Binomial:
     def unit_deviance(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
         return 2.0 * wt * (_y_log_y_over(y, mu) + _y_log_y_over(1.0 - y, 1.0 - mu))
 
+    def aic(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> float:
+        """−2 Σ log p(wᵢyᵢ successes of wᵢ trials; μᵢ), R's ``binomial()$aic`` with the
+        weights the numbers of trials."""
+        trials = np.round(wt)
+        successes = np.round(wt * y)
+        log_density = (
+            special.gammaln(trials + 1.0)
+            - special.gammaln(successes + 1.0)
+            - special.gammaln(trials - successes + 1.0)
+            + special.xlogy(successes, mu)
+            + special.xlog1py(trials - successes, -mu)
+        )
+        return -2.0 * float(np.sum(np.where(trials > 0, log_density, 0.0)))
+
 
 @dataclass(frozen=True)
 class Poisson:

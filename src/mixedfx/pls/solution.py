@@ -30,10 +30,14 @@ class Solution:
         Shape (p,): fixed effects.
     b
         One array per term (model order), shape (ℓ_j, k_j): conditional modes.
+    u
+        The same in spherical form, b_g = T_j u_g per level: ‖u‖² is the penalty of the
+        penalized least squares problem.
     """
 
     beta: np.ndarray
     b: list[np.ndarray]
+    u: list[np.ndarray]
 
 
 def solve(chol: BlockedCholesky, A: CrossProducts) -> Solution:
@@ -42,17 +46,18 @@ def solve(chol: BlockedCholesky, A: CrossProducts) -> Solution:
     L = np.tril(chol.Lrest)
     v = solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T")
     beta = v[q : q + p]
-    b_rest = [
-        v[rows].reshape(-1, T.shape[0]) @ T.T
+    u_rest = [
+        v[rows].reshape(-1, T.shape[0])
         for rows, T in zip(A.structure.rest_slices, chol.templates[1:])
     ]
+    b_rest = [u @ T.T for u, T in zip(u_rest, chol.templates[1:])]
     # Bᵀ [−b_rest; −β; 1] = Z₁ᵀ (y − Xβ − Z_rest b_rest)
     residual_weights = np.concatenate([*(-x.ravel() for x in b_rest), -beta, [1.0]])
     rhs = A.B.rmatvec(residual_weights).reshape(A.structure.nlevels[0], -1, 1)
     T1 = chol.templates[0]
     u1 = _solve_first(chol.L11, np.swapaxes(T1, 0, 1)[None] @ rhs)
     b1 = (T1[None] @ u1)[:, :, 0]
-    return Solution(beta, [b1, *b_rest])
+    return Solution(beta, [b1, *b_rest], [u1[:, :, 0], *u_rest])
 
 
 def _solve_first(L11: np.ndarray, rhs: np.ndarray) -> np.ndarray:

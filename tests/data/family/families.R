@@ -23,7 +23,8 @@ yc <- c(0, 1, 3, 10, 0, 7); muc <- c(0.5, 1.2, 2.5, 8, 1e-6, 7)
 yp <- c(0.3, 1, 2.2, 8, 0.05, 4); mup <- c(0.5, 1.2, 2.5, 6, 0.1, 4); wp <- c(1, 2, 1, 0.5, 1, 3)
 out$families <- list(
   binomial = list(y = y01, mu = mu01, wt = w01, variance = binomial()$variance(mu01),
-                  dev_resids = binomial()$dev.resids(y01, mu01, w01)),
+                  dev_resids = binomial()$dev.resids(y01, mu01, w01),
+                  aic = binomial()$aic(y01, w01, mu01, w01, 0)),
   poisson = list(y = yc, mu = muc, wt = w01, variance = poisson()$variance(muc),
                  dev_resids = poisson()$dev.resids(yc, muc, w01),
                  aic = poisson()$aic(yc, w01, muc, w01, sum(poisson()$dev.resids(yc, muc, w01)))),
