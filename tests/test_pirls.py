@@ -64,3 +64,21 @@ def test_the_mode_is_stationary() -> None:
         up, down = penalized(fit.solution.beta + h * e), penalized(fit.solution.beta - h * e)
         assert abs(up - down) / (2 * h) < 1e-6  # the gradient
         assert up > base and down > base
+
+
+LAPLACE = json.loads((HERE / "laplace.json").read_text())
+
+
+@pytest.mark.parametrize("point", LAPLACE["points"], ids=["estimate", "off", "far"])
+def test_laplace_deviance_at_theta_and_beta_matches_lme4(point: dict) -> None:
+    """nAGQ = 1: β held, PIRLS over u (lme4's deviance function of c(θ, β)); at lme4's
+    estimate it is −2 logLik of lme4's fit."""
+    design = cbpp_design()
+    family = FAMILIES["binomial"]
+    theta, beta = np.array(point["x"][:1]), np.array(point["x"][1:])
+    fit = pirls(design, family, link_of(family, None), theta, beta)
+    assert fit.converged
+    assert fit.deviance == pytest.approx(point["deviance"], abs=1e-6)
+    penalty = sum(float(np.sum(u**2)) for u in fit.solution.u)
+    assert penalty == pytest.approx(point["sqrL"], abs=1e-8)
+    np.testing.assert_array_equal(fit.solution.beta, beta)

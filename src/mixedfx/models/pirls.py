@@ -15,8 +15,9 @@ the solution lme4's Laplace approximation to −2 log L is
     d(θ) = −2 Σᵢ log p(yᵢ | μᵢ) + ‖u‖² + log|ΛᵀZᵀWZΛ + I|,
 
 the conditional log-likelihood (the family's ``aic`` term), the penalty and the log-determinant
-at the final weights (Bates et al., lme4's ``glmer``; MixedModels.jl's ``pirls!``).  Here β is
-found with u, lme4's ``nAGQ = 0``.
+at the final weights (Bates et al., lme4's ``glmer``; MixedModels.jl's ``pirls!``).  β is found
+with u (lme4's ``nAGQ = 0``) or held at given values (``nAGQ = 1``: the optimizer moves β with
+θ, and PIRLS finds u alone, with Xβ in the offset).
 """
 
 from __future__ import annotations
@@ -66,8 +67,15 @@ class PirlsFit:
     converged: bool
 
 
-def pirls(design: Design, family: Family, link: Link, theta: np.ndarray) -> PirlsFit:
-    """β and the conditional modes at θ by PIRLS, and the Laplace deviance (module notes).
+def pirls(
+    design: Design,
+    family: Family,
+    link: Link,
+    theta: np.ndarray,
+    beta: np.ndarray | None = None,
+) -> PirlsFit:
+    """The conditional modes at θ by PIRLS, with β (lme4's nAGQ = 0) or at a given `beta`
+    (nAGQ = 1, where the optimizer moves β with θ), and the Laplace deviance (module notes).
 
     Parameters
     ----------
@@ -78,7 +86,12 @@ def pirls(design: Design, family: Family, link: Link, theta: np.ndarray) -> Pirl
         The response distribution and its link.
     theta
         The relative covariance factors, lme4's order.
+    beta
+        Shape (p,): fixed effects held at these values (Xβ joins the offset), or None to
+        find them with the modes.
     """
+    if beta is not None:
+        return _with_fixed_effects(pirls(_held(design, beta), family, link, theta), beta)
     prior = np.ones(design.n) if design.weights is None else design.weights
     y = design.y
     eta = link.link(_start(family, y, prior))
@@ -111,6 +124,19 @@ def pirls(design: Design, family: Family, link: Link, theta: np.ndarray) -> Pirl
     penalty = sum(float(np.sum(u**2)) for u in solution.u)
     deviance = family.aic(y, mu, prior) + penalty + chol.logdet_Z  # type: ignore[attr-defined]
     return PirlsFit(solution, eta, mu, float(deviance), iterations, converged)
+
+
+def _held(design: Design, beta: np.ndarray) -> Design:
+    """The design without fixed-effect columns, Xβ added to its offset."""
+    fixed = replace(design.fixed, X=design.fixed.X[:, :0])
+    known = replace(design.offset, values=design.offset.values + design.fixed.X @ beta, given=True)
+    return replace(design, fixed=fixed, offset=known)
+
+
+def _with_fixed_effects(fit: PirlsFit, beta: np.ndarray) -> PirlsFit:
+    """A fit on `_held`'s design with the held β in its solution."""
+    solution = replace(fit.solution, beta=np.asarray(beta, dtype=float))
+    return replace(fit, solution=solution)
 
 
 def _start(family: Family, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
