@@ -147,3 +147,21 @@ def test_cli_allows_the_documented_transforms(tmp_path: Path, capfd) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "I(Days^2)" in result.stdout
+
+
+def test_fit_with_a_dispersion_formula(tmp_path: Path, capfd) -> None:
+    """--dispformula, read by its allow-list: nlme's varIdent SDs in the JSON document; code
+    in its place is refused before anything runs."""
+    ref = case("exercise_mood_disp_ml")
+    path = tmp_path / "mood.csv"
+    mfx.datasets.load("exercise_mood").to_csv(path, index=False)
+    args = ("fit", ref["formula"], str(path), "--ml", "--dispformula", "~ State")
+    result = run_here(capfd, *args, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["dispformula"] == "~ State"
+    assert document["residual_sd_by_stratum"] == pytest.approx(ref["residual_sd"], rel=2e-5)
+    refused = run_here(capfd, *args[:-1], "~ __import__('os').system('echo pwned')")
+    assert refused.returncode == 2
+    assert "pwned" not in refused.stdout + refused.stderr.replace("echo pwned", "")
+    assert "is not of the form" in refused.stderr

@@ -105,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--weights", metavar="COLUMN", help="prior weights (inverse variances)")
     fit.add_argument("--offset", metavar="COLUMN", help="a known part of the linear predictor")
     fit.add_argument(
+        "--dispformula",
+        metavar="'~ G'",
+        help="a residual SD per level of G (nlme's varIdent); '~ x' for a numeric x",
+    )
+    fit.add_argument(
         "--format", choices=["text", "json", "markdown"], default="text", help="output format"
     )
     fit.set_defaults(run=_fit)
@@ -142,7 +147,13 @@ def _fit(args: argparse.Namespace) -> int:
 
     data = read_table(args.data)
     fit = lmer(
-        args.formula, data, reml=not args.ml, weights=args.weights, offset=args.offset, safe=True
+        args.formula,
+        data,
+        reml=not args.ml,
+        weights=args.weights,
+        offset=args.offset,
+        dispformula=args.dispformula,
+        safe=True,
     )
     if args.format == "json":
         print(json.dumps(fit.to_dict(), indent=2))

@@ -31,6 +31,8 @@ def lmer_document(fit: ReportedMixedFit) -> dict[str, Any]:
         "deviance": fit.deviance,
         "df_resid": fit.df_resid,
         "sigma": fit.sigma,
+        "dispformula": fit.dispersion_formula,
+        "residual_sd_by_stratum": _by_stratum(fit),
         "theta": [float(t) for t in fit.theta],
         "is_singular": fit.is_singular,
         "fixed_effects": {
@@ -53,6 +55,12 @@ def lmer_document(fit: ReportedMixedFit) -> dict[str, Any]:
             "message": fit.optinfo.message,
         },
     }
+
+
+def _by_stratum(fit: ReportedMixedFit) -> dict[str, float] | None:
+    """Each stratum's residual SD, for a dispersion formula that makes strata."""
+    strata = fit.dispersion_strata
+    return None if strata is None else {str(k): float(v) for k, v in strata.items()}
 
 
 def _floats(values: Any) -> list[float | None]:
