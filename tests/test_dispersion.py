@@ -431,3 +431,20 @@ def test_bootstrap_lrt_against_one_residual_sd() -> None:
     assert stats.min() > -1e-6
     assert abs(stats.mean() - 3) < 3 * np.sqrt(6 / 120)
     assert abs(stats.var() - 6) < 3 * np.sqrt(216 / 120)  # Var(s²) ≈ (μ₄ − σ⁴)/n, μ₄ = 252
+
+
+def test_r2_sets_the_rows_mean_residual_variance_against_the_explained() -> None:
+    """Nakagawa's R² of a dispersion fit, from the rows: var(Xβ̂), the mean of zᵢᵀΣzᵢ and the
+    mean of σ²δᵢ² (the unweighted rows, not the δ-weighted cross-products)."""
+    ref = case("exercise_mood_disp_ml")
+    data = case_frame(ref)
+    fit = mfx.lmer(ref["formula"], data, reml=False, dispformula="~ State")
+    r2 = mfx.nakagawa_r2(fit)
+    X = fit.design.fixed.X
+    z = np.column_stack([np.ones(len(data)), data["Exercise"]])
+    var_f = np.var(X @ fit.fixef.to_numpy(), ddof=1)
+    var_r = np.mean(np.einsum("ia,ab,ib->i", z, fit.covariances[0], z))
+    sigma2 = np.mean(fit.residual_sd.loc[data["State"]].to_numpy() ** 2)
+    total = var_f + var_r + sigma2
+    assert r2.marginal == pytest.approx(var_f / total, rel=1e-9)
+    assert r2.conditional == pytest.approx((var_f + var_r) / total, rel=1e-9)

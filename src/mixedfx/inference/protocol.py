@@ -150,6 +150,12 @@ class MixedFit(LikelihoodFit, Protocol):
     def covariances(self) -> list[np.ndarray]: ...
 
     @property
+    def residual_variance(self) -> float:
+        """The residual variance at weight 1 (σ², or the rows' mean with a dispersion
+        formula)."""
+        ...
+
+    @property
     def dispersion_formula(self) -> str | None:
         """The formula of a residual SD per stratum of rows, or None for one residual SD."""
         ...

@@ -9,7 +9,8 @@ its variance and for random slopes weights the covariance by the covariates (Joh
 Both come from the cross-products: Σ_i (x_iᵀβ)² = βᵀXᵀXβ, Σ_i x_iᵀβ = (1ᵀX)β and
 Σ_i z_iᵀΣz_i = tr(Σ Σ_i z_i z_iᵀ).  For a weighted fit these sums are over the rows without
 their weights (`MixedFit.unweighted_A`), with σ² the residual variance at weight 1, as
-performance's ``r2_nakagawa`` computes them.
+performance's ``r2_nakagawa`` computes them; with a residual SD per stratum (or per row), σ² is
+the mean of the rows' residual variances.
 """
 
 from __future__ import annotations
@@ -34,5 +35,5 @@ def nakagawa_r2(fit: MixedFit) -> MixedR2:
     total_f = float(A.sums @ beta)
     var_f = max(float(beta @ A.XtX @ beta) - total_f**2 / n, 0.0) / (n - 1)
     var_r = sum(float(np.sum(cov * A.term_gram(j))) / n for j, cov in enumerate(fit.covariances))
-    total = var_f + var_r + fit.sigma**2
+    total = var_f + var_r + fit.residual_variance
     return MixedR2(var_f / total, (var_f + var_r) / total)

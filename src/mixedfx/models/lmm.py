@@ -187,11 +187,20 @@ class LinearMixedModel:
 
     @cached_property
     def unweighted_A(self) -> CrossProducts:
-        """The cross-products of the rows without their prior weights (`A` for an unweighted
-        fit): pbkrtest's Kenward–Roger and performance's R² leave the weights out."""
-        if self.design.weights is None:
+        """The cross-products of the rows without their prior weights or a dispersion
+        formula's (`A` for a fit with neither): pbkrtest's Kenward–Roger and performance's R²
+        leave the weights out."""
+        if self.design.weights is None and self.dispersion is None:
             return self.A
         return cross_products(replace(self.design, weights=None))
+
+    @property
+    def residual_variance(self) -> float:
+        """The residual variance at weight 1: σ², or with a dispersion formula the mean over
+        the rows of σ²δᵢ² (what R² sets against the explained variance)."""
+        if self.dispersion is None:
+            return self.sigma**2
+        return float(np.mean((self.sigma * self.dispersion.row_ratios) ** 2))
 
     @property
     def criterion(self) -> Criterion:
