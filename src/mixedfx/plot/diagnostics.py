@@ -69,9 +69,10 @@ def _dispersion(fit: Fit) -> str | None:
 
 
 def qq_residuals(fit: Fit, ax: Axes | None = None) -> Figure:
-    """Normal QQ plot of the standardized residuals with the identity line."""
+    """Normal QQ plot of the standardized residuals (`standardized_residuals`: over each row's
+    own SD, as lme4 plots Pearson residuals) with the identity line."""
     figure, ax = axes(ax)
-    z = np.sort(fit.residuals / fit.sigma)
+    z = np.sort(standardized_residuals(fit))
     n = z.size
     theoretical = norm_ppf((np.arange(1, n + 1) - 0.5) / n)
     ax.scatter(theoretical, z, s=14, alpha=0.6, color="#4c72b0")
