@@ -2,9 +2,10 @@
 
 As lme4 does, in two stages: θ alone with β found inside PIRLS (nAGQ = 0), then (θ, β) together
 from there, PIRLS finding u alone (nAGQ = 1, the Laplace approximation proper).  Each
-evaluation runs PIRLS (`mixedfx.models.pirls`); its gradient is taken by central differences
-until the exact one, through the working cross-products, is built, so the optimizer is
-BOBYQA, which does not need it.
+evaluation runs PIRLS (`mixedfx.models.pirls`), from the previous evaluation's linear
+predictor, as lme4 keeps its modes; its gradient is taken by central differences until the
+exact one, through the working cross-products, is built, so the optimizer is BOBYQA, which
+does not need it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class LaplaceObjective:
         self.layout = ThetaLayout.of(tuple(t.k for t in design.terms))
         self.with_beta = with_beta
         self.evaluations = 0
+        self._eta: np.ndarray | None = None  # the last evaluation's, where the next starts
 
     @property
     def blas_threads(self) -> int | None:
@@ -50,7 +52,9 @@ class LaplaceObjective:
         self.evaluations += 1
         theta = x[: self.layout.size]
         beta = x[self.layout.size :] if self.with_beta else None
-        return pirls(self.design, self.family, self.link, theta, beta)
+        fit = pirls(self.design, self.family, self.link, theta, beta, self._eta)
+        self._eta = fit.eta
+        return fit
 
     def __call__(self, x: np.ndarray) -> float:
         try:

@@ -73,6 +73,7 @@ def pirls(
     link: Link,
     theta: np.ndarray,
     beta: np.ndarray | None = None,
+    eta: np.ndarray | None = None,
 ) -> PirlsFit:
     """The conditional modes at θ by PIRLS, with β (lme4's nAGQ = 0) or at a given `beta`
     (nAGQ = 1, where the optimizer moves β with θ), and the Laplace deviance (module notes).
@@ -89,12 +90,17 @@ def pirls(
     beta
         Shape (p,): fixed effects held at these values (Xβ joins the offset), or None to
         find them with the modes.
+    eta
+        Shape (n,): where to start, a nearby evaluation's linear predictor (an optimizer's
+        previous point); by default R's ``mustart`` from y.
     """
     if beta is not None:
-        return _with_fixed_effects(pirls(_held(design, beta), family, link, theta), beta)
+        held = pirls(_held(design, beta), family, link, theta, eta=eta)
+        return _with_fixed_effects(held, beta)
     prior = np.ones(design.n) if design.weights is None else design.weights
     y = design.y
-    eta = link.link(_start(family, y, prior))
+    if eta is None:
+        eta = link.link(_start(family, y, prior))
     previous = np.inf
     step: tuple[Solution, np.ndarray, float] | None = None
     converged, iterations = False, 0
