@@ -67,3 +67,23 @@ def test_default_and_named_links() -> None:
     assert link_of(FAMILIES["poisson"], "sqrt").name == "sqrt"
     with pytest.raises(ValueError, match="'logitt' is not one of"):
         link_of(FAMILIES["binomial"], "logitt")
+
+
+def test_cbind_response_is_read_by_the_allow_list_and_named_for_lmer() -> None:
+    """cbind(successes, failures), lme4's binomial response: both columns checked as data by
+    the allow-list (code in either is refused before anything runs), and a linear model says
+    what it is instead of failing on two columns."""
+    import pandas as pd
+
+    import mixedfx as mfx
+    from mixedfx.data.columns import evaluate
+
+    data = pd.read_csv(Path(__file__).parent / "data/glmm/cbpp.csv", dtype={"herd": str})
+    both = evaluate("0 + I(cbind(incidence, size - incidence))", data).to_numpy()
+    failures = data["size"] - data["incidence"]
+    np.testing.assert_array_equal(both, np.column_stack([data["incidence"], failures]))
+    with pytest.raises(mfx.DataError, match="is a binomial one"):
+        mfx.lmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", data, safe=True)
+    for bad in ("cbind(incidence, __import__('os'))", "cbind(*incidence)", "cbind(a, b, c)"):
+        with pytest.raises(mfx.FormulaError):
+            mfx.check_formula(f"{bad} ~ period + (1 | herd)", data.columns)

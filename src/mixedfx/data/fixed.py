@@ -106,6 +106,11 @@ def response_vector(response: str, data: pd.DataFrame) -> np.ndarray:
         check_finite(y[:, None], (name,))
         return y
     mm = evaluate(f"0 + {response}", data)
+    if mm.shape[1] == 2 and response.removeprefix("I(").startswith("cbind("):
+        raise DataError(
+            f"the response {response!r} is a binomial one (successes and failures): a linear "
+            "model needs one numeric column; model it as successes / trials"
+        )
     if mm.shape[1] != 1:
         raise DataError(
             f"the response {response!r} must be one numeric column, got {mm.shape[1]} columns "

@@ -20,7 +20,15 @@ from formulaic import Formula
 from formulaic.transforms import TRANSFORMS, C
 from formulaic.utils.code import sanitize_variable_names
 
+
+def cbind(*columns: object) -> np.ndarray:
+    """R's ``cbind``: the columns side by side, shape (n, k): a binomial response's successes
+    and failures (`mixedfx.data.fixed.response_vector` tells a linear model it is one)."""
+    return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+
+
 R_FUNCTIONS: dict[str, object] = {
+    "cbind": cbind,
     "factor": C,
     "sqrt": np.sqrt,
     "abs": np.abs,

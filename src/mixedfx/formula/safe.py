@@ -49,10 +49,12 @@ class Signature:
 
     positional: int = 1
     keywords: frozenset[str] = frozenset()
+    all_data: bool = False  # every positional argument is data (R's cbind), none a number
 
 
 FUNCTIONS: dict[str, Signature] = {
     **{name: Signature() for name in R_FUNCTIONS},
+    "cbind": Signature(2, all_data=True),
     **{name: Signature() for name in ("I", "C", "center", "log", "exp", "offset")},
     "scale": Signature(1, frozenset({"center", "scale", "ddof"})),
     "poly": Signature(2, frozenset({"degree", "raw"})),
@@ -198,7 +200,7 @@ class _Walk:
             elif isinstance(node, ast.Constant):
                 self.number(node)
             elif isinstance(node, ast.Call):
-                stack.append(self.arguments(node))
+                stack.extend(self.arguments(node))
             elif isinstance(node, ast.BinOp) and isinstance(node.op, _OPERATORS):
                 if isinstance(node.op, ast.Pow) and not (
                     reads[id(node.left)] or reads[id(node.right)]
@@ -232,14 +234,23 @@ class _Walk:
                 "column, pass the data's columns to the check)"
             )
 
-    def arguments(self, call: ast.Call) -> ast.expr:
-        """The data argument of an allowed call, after checking the callee and the rest."""
+    def arguments(self, call: ast.Call) -> list[ast.expr]:
+        """The data arguments of an allowed call, after checking the callee and the rest."""
         name = self.callee(call.func)
         signature = FUNCTIONS.get(name, Signature())
         if not call.args or len(call.args) > signature.positional:
             numbers = signature.positional - 1
             takes = f"the data and at most {numbers} number(s)" if numbers else "one argument"
+            if signature.all_data:
+                takes = f"at most {signature.positional} data arguments"
             raise FormulaError(f"{self.quote(call)}: {name}() takes {takes}")
+        starred = [arg for arg in call.args if isinstance(arg, ast.Starred)]
+        if starred:
+            raise FormulaError(self.refusal(starred[0]))
+        if signature.all_data:
+            if call.keywords:
+                raise FormulaError(f"{self.quote(call)}: {name}() takes no keyword arguments")
+            return list(call.args)
         for keyword in call.keywords:
             if keyword.arg not in signature.keywords:
                 allowed = ", ".join(sorted(signature.keywords)) or "none"
@@ -251,9 +262,7 @@ class _Walk:
             self.number(extra)
         if name == "poly":
             self.degree(call)
-        if isinstance(call.args[0], ast.Starred):
-            raise FormulaError(self.refusal(call.args[0]))
-        return call.args[0]
+        return [call.args[0]]
 
     def callee(self, func: ast.expr) -> str:
         """The allowed transform `func` names; anything else called is refused."""
