@@ -71,9 +71,14 @@ BAD_FORMULAS: dict[str, tuple[object, type[MixedFxError], str]] = {
     "string literal": ("Reaction ~ 'Days' + (1|Subject)", FormulaError, "String literals"),
     "unknown function": ("Reaction ~ nofunc(Days) + (1|Subject)", FormulaError, "nofunc"),
     "unknown function on the left": (
-        "cbind(Reaction, Days) ~ (1|Subject)",
+        "nofunc(Reaction) ~ (1|Subject)",
         FormulaError,
-        "cbind",
+        "nofunc",
+    ),
+    "cbind on the left: a binomial response": (
+        "cbind(Reaction, Days) ~ (1|Subject)",
+        DataError,
+        "binomial",
     ),
     "text in arithmetic on the left": ("Reaction + Subject ~ (1|Subject)", FormulaError, "\\+"),
     "categorical response expression": (
