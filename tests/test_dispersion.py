@@ -448,3 +448,17 @@ def test_r2_sets_the_rows_mean_residual_variance_against_the_explained() -> None
     total = var_f + var_r + sigma2
     assert r2.marginal == pytest.approx(var_f / total, rel=1e-9)
     assert r2.conditional == pytest.approx((var_f + var_r) / total, rel=1e-9)
+
+
+def test_factor_makes_numeric_codes_strata() -> None:
+    """Levels coded as numbers: `~ factor(code)` gives the strata of `~ State`; `~ code`
+    alone is a numeric variable, log σ linear in it."""
+    ref = case("exercise_mood_disp_ml")
+    data = case_frame(ref)
+    coded = data.assign(code=data["State"].map({"A": 1, "B": 2, "C": 3, "D": 4}))
+    by_state = mfx.lmer(ref["formula"], data, reml=False, dispformula="~ State")
+    by_code = mfx.lmer(ref["formula"], coded, reml=False, dispformula="~ factor(code)")
+    assert by_code.objective == pytest.approx(by_state.objective, abs=1e-8)
+    np.testing.assert_allclose(by_code.residual_sd.to_numpy(), by_state.residual_sd.to_numpy())
+    linear = mfx.lmer(ref["formula"], coded, reml=False, dispformula="~ code")
+    assert linear.dispersion_coef is not None and list(linear.dispersion_coef.index) == ["code"]

@@ -25,7 +25,8 @@ from mixedfx.data.frame import check_columns
 from mixedfx.errors import DataError, FormulaError
 from mixedfx.messages import quote, quote_list
 
-NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+NAME = re.compile(r"^(?P<name>[A-Za-z_.][A-Za-z0-9_.]*)$")
+FACTOR = re.compile(r"^factor\(\s*(?P<name>[A-Za-z_.][A-Za-z0-9_.]*)\s*\)$")
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,27 @@ class DispersionDesign:
         return self.stratum is not None
 
 
-def dispersion_variables(dispformula: str) -> tuple[str, ...]:
-    """The columns of a one-sided formula ``~ a + b``.
+def dispersion_variables(dispformula: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The columns of a one-sided formula ``~ a + factor(b)``, and those written as
+    ``factor(name)``: categorical even where numeric (levels coded as numbers).
 
     Raises
     ------
     FormulaError
-        Anything else: a response, a function, an interaction, a number.
+        Anything else: a response, another function, an interaction, a number.
     """
     text = dispformula.strip()
     terms = [t.strip() for t in text[1:].split("+")] if text.startswith("~") else []
-    if not terms or not all(NAME.match(t) for t in terms):
+    matches = [NAME.match(t) or FACTOR.match(t) for t in terms]
+    if not terms or not all(matches):
         raise FormulaError(
-            f"dispformula {quote(dispformula)} is not of the form '~ a' or '~ a + b' with "
-            "column names a, b (categorical columns whose levels get their own residual SD)"
+            f"dispformula {quote(dispformula)} is not of the form '~ a' or '~ a + factor(b)' "
+            "with column names a, b (categorical columns whose levels get their own residual "
+            "SD, numeric ones on which log σ is linear; factor(b) makes a numeric b categorical)"
         )
-    return tuple(dict.fromkeys(terms))
+    names = [m.group("name") for m in matches if m is not None]
+    forced = frozenset(n for n, t in zip(names, terms) if FACTOR.match(t))
+    return tuple(dict.fromkeys(names)), forced
 
 
 def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) -> DispersionDesign:
@@ -93,10 +99,12 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
     DataError
         A missing or infinite value in a used row.
     """
-    variables = dispersion_variables(dispformula)
+    variables, factors = dispersion_variables(dispformula)
     check_columns(data, list(variables), "data")
     columns = [data[name].take(rows) for name in variables]
-    numeric = [_is_numeric(column) for column in columns]
+    numeric = [
+        _is_numeric(column) and name not in factors for name, column in zip(variables, columns)
+    ]
     for name, column in zip(variables, columns):
         _check_complete(name, column)
     if any(numeric):
@@ -110,9 +118,7 @@ def dispersion_design(dispformula: str, data: pd.DataFrame, rows: np.ndarray) ->
         present, stratum = np.unique(np.ravel_multi_index(codes, sizes), return_inverse=True)
     combos = np.column_stack(np.unravel_index(present, sizes))
     labels = tuple(":".join(levels[j][c] for j, c in enumerate(combo)) for combo in combos)
-    D = np.column_stack(
-        [np.eye(len(level))[combos[:, j]][:, 1:] for j, level in enumerate(levels)]
-    )
+    D = np.column_stack([np.eye(len(level))[combos[:, j]][:, 1:] for j, level in enumerate(levels)])
     names = tuple(f"{name}{lv}" for name, level in zip(variables, levels) for lv in level[1:])
     stratum = stratum.ravel()
     _check_strata(dispformula, labels, np.bincount(stratum, minlength=len(labels)))
@@ -158,9 +164,7 @@ def _row_design(
 
 def _is_numeric(column: pd.Series) -> bool:
     """A numeric variable acts linearly on log σ; two values or fewer are levels."""
-    return bool(
-        is_numeric_dtype(column) and not is_bool_dtype(column) and column.nunique() > 2
-    )
+    return bool(is_numeric_dtype(column) and not is_bool_dtype(column) and column.nunique() > 2)
 
 
 def _check_complete(name: str, column: pd.Series) -> None:
