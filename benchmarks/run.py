@@ -331,16 +331,11 @@ cat(toJSON(out, auto_unbox = TRUE, digits = NA))
 
 def nlme_spec(task: Task) -> dict | None:
     """nlme's ``lme`` takes the fixed part and one random part ``~ expr | g``."""
-    from mixedfx.formula import parse_formula
-
-    parsed = parse_formula(task.formula)
-    if len(parsed.random) != 1 or len(parsed.random[0].factors) != 1:
+    parts = single_term(task)
+    if parts is None:
         return None
-    bar = parsed.random[0]
-    return {
-        "fixed": f"{parsed.response} ~ {parsed.fixed}",
-        "random": f"~ {bar.expr} | {bar.factors[0]}",
-    }
+    fixed, expr, group = parts
+    return {"fixed": fixed, "random": f"~ {expr} | {group}"}
 
 
 def dispersion_engines() -> list[Engine]:
@@ -409,19 +404,25 @@ def csv_for(task: Task, folder: Path) -> str:
     return str(path)
 
 
-def statsmodels_spec(task: Task) -> dict | None:
-    """statsmodels' MixedLM takes one grouping factor: its fixed formula, group, re_formula."""
+def single_term(task: Task) -> tuple[str, str, str] | None:
+    """The fixed formula, the random term's expression and its one grouping factor, for the
+    peers that take one grouping factor; None for other models."""
     from mixedfx.formula import parse_formula
 
     parsed = parse_formula(task.formula)
     if len(parsed.random) != 1 or len(parsed.random[0].factors) != 1:
         return None
     bar = parsed.random[0]
-    return {
-        "fixed": f"{parsed.response} ~ {parsed.fixed}",
-        "group": bar.factors[0],
-        "re": f"~ {bar.expr}",
-    }
+    return f"{parsed.response} ~ {parsed.fixed}", bar.expr, bar.factors[0]
+
+
+def statsmodels_spec(task: Task) -> dict | None:
+    """statsmodels' MixedLM takes one grouping factor: its fixed formula, group, re_formula."""
+    parts = single_term(task)
+    if parts is None:
+        return None
+    fixed, expr, group = parts
+    return {"fixed": fixed, "group": group, "re": f"~ {expr}"}
 
 
 @dataclass(frozen=True)

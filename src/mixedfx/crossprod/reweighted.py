@@ -11,6 +11,7 @@ the signed weights ∂wᵢ/∂γ_j = −2 X_ij wᵢ (as a difference of two with
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,9 +43,9 @@ class RowDispersion:
         """m, the entries of γ."""
         return self.X.shape[1]
 
-    @property
+    @cached_property
     def plain(self) -> CrossProducts:
-        """A at γ = 0 (every row with its prior weight)."""
+        """A at γ = 0 (every row with its prior weight); a pass over the rows, made once."""
         return cross_products(self.design)
 
     @property

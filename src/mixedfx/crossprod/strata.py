@@ -12,8 +12,6 @@ with one number per stratum: an evaluation at new δ never reads a row.
 
 from __future__ import annotations
 
-import functools
-import operator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
@@ -54,24 +52,29 @@ class Strata:
         (`PatternBlock`): those are quadratic in w, so they would be computed anew at
         every w.
         """
-        first = self.parts[0]
-        combined = CrossProducts(
-            _weighted_sum(w, self._A11s),
-            self._combined_B(w),
-            _weighted_sum(w, self._Rs),
-            self.total.n,
-            first.structure,
-            self.total.sums,
-            self.total.log_weights + float(self.counts @ np.log(w)),
-        )
-        if first.size > DENSE_UP_TO:
+        log_weights = self.total.log_weights + float(self.counts @ np.log(w))
+        combined = self._at(w, log_weights)
+        if self.parts[0].size > DENSE_UP_TO:
             return combined
         return combined.knowing_dense(_weighted_sum(w, self._denses))
 
     @cached_property
     def total(self) -> CrossProducts:
-        """Σ_s A_s: every row with weight 1."""
-        return functools.reduce(operator.add, self.parts)
+        """Σ_s A_s: every row with its prior weight only."""
+        return self._at(np.ones(len(self.parts)), sum(part.log_weights for part in self.parts))
+
+    def _at(self, w: np.ndarray, log_weights: float) -> CrossProducts:
+        """Σ_s w_s A_s's blocks with the given weights' term."""
+        first = self.parts[0]
+        return CrossProducts(
+            _weighted_sum(w, self._A11s),
+            self._combined_B(w),
+            _weighted_sum(w, self._Rs),
+            int(self.counts.sum()),
+            first.structure,
+            np.sum([part.sums for part in self.parts], axis=0),
+            float(log_weights),
+        )
 
     @cached_property
     def _denses(self) -> np.ndarray:

@@ -39,6 +39,10 @@ class Family(Protocol):
         """Each row's weighted deviance contribution, R's ``dev.resids``; shape (n,)."""
         ...
 
+    def start(self, y: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        """R's ``mustart``: means inside the family's domain, near y; shape (n,)."""
+        ...
+
 
 def _y_log_y_over(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """y log(y / μ), 0 where y = 0 (its limit); the ratio first, as R's C code."""
@@ -52,6 +56,9 @@ class Binomial:
 
     name: str = "binomial"
     default_link: str = "logit"
+
+    def start(self, y: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        return (wt * y + 0.5) / (wt + 1.0)
 
     def variance(self, mu: np.ndarray) -> np.ndarray:
         return mu * (1.0 - mu)
@@ -81,6 +88,9 @@ class Poisson:
     name: str = "poisson"
     default_link: str = "log"
 
+    def start(self, y: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        return y + 0.1
+
     def variance(self, mu: np.ndarray) -> np.ndarray:
         return np.asarray(mu, dtype=float)
 
@@ -98,6 +108,9 @@ class Gamma:
 
     name: str = "Gamma"
     default_link: str = "inverse"
+
+    def start(self, y: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=float)
 
     def variance(self, mu: np.ndarray) -> np.ndarray:
         return mu**2
@@ -123,6 +136,9 @@ class InverseGaussian:
 
     name: str = "inverse.gaussian"
     default_link: str = "1/mu^2"
+
+    def start(self, y: np.ndarray, wt: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=float)
 
     def variance(self, mu: np.ndarray) -> np.ndarray:
         return mu**3

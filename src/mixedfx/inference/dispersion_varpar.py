@@ -22,7 +22,7 @@ import pandas as pd
 from mixedfx.distributions import norm_ppf
 from mixedfx.inference.derivatives import STEP, varpar_hessian
 from mixedfx.inference.protocol import MixedFit
-from mixedfx.inference.varpar import VarianceParameters
+from mixedfx.inference.varpar import VarianceParameters, asymptotic_covariance
 from mixedfx.pls.cholesky import beta_covariance
 from mixedfx.pls.dispersion import DispersionDeviance
 
@@ -68,11 +68,7 @@ class DispersionVarianceParameters:
     @cached_property
     def covariance(self) -> np.ndarray:
         """2 H⁻¹ on H's eigenvalues above 1e-8 in natural units, as `VarianceParameters`."""
-        S = np.append(self.units, 1.0)
-        values, vectors = np.linalg.eigh(S[:, None] * self.hessian * S[None, :])
-        keep = values > 1e-8
-        inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
-        return 2.0 * S[:, None] * inverse * S[None, :]
+        return asymptotic_covariance(self.hessian, np.append(self.units, 1.0))
 
     @cached_property
     def vcov_gradient(self) -> np.ndarray:

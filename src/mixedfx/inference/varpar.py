@@ -82,11 +82,7 @@ class VarianceParameters:
         rule lmerTest's), and where the eigenvectors of a slope on a covariate of size 1e12
         are not lost to rounding beside its Hessian entries of 1e24.
         """
-        S = self.units
-        values, vectors = np.linalg.eigh(S[:, None] * self.hessian * S[None, :])
-        keep = values > 1e-8
-        inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
-        return 2.0 * S[:, None] * inverse * S[None, :]
+        return asymptotic_covariance(self.hessian, self.units)
 
     @cached_property
     def vcov_gradient(self) -> np.ndarray:
@@ -102,3 +98,12 @@ class VarianceParameters:
         d_theta = fit.sigma**2 * fit.layout.flatten(per_term)
         d_sigma = 2.0 * fit.sigma * C_inverse
         return np.concatenate([d_theta.reshape(-1, *d_sigma.shape), d_sigma[None]])
+
+
+def asymptotic_covariance(hessian: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """2 H⁻¹ on the eigenvalues of S H S above 1e-8, S = diag(`units`), shape as `hessian`
+    (`VarianceParameters.covariance` gives the reasons)."""
+    values, vectors = np.linalg.eigh(units[:, None] * hessian * units[None, :])
+    keep = values > 1e-8
+    inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+    return 2.0 * units[:, None] * inverse * units[None, :]

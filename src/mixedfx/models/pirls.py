@@ -100,7 +100,7 @@ def pirls(
     prior = np.ones(design.n) if design.weights is None else design.weights
     y = design.y
     if eta is None:
-        eta = link.link(_start(family, y, prior))
+        eta = link.link(family.start(y, prior))
     previous = np.inf
     step: tuple[Solution, np.ndarray, float] | None = None
     converged, iterations = False, 0
@@ -127,8 +127,7 @@ def pirls(
     weights = _working_weights(family, link, prior, eta)
     chol = ProfiledDeviance(cross_products(replace(design, weights=weights)), ML()).factor(theta)
     assert chol is not None  # ΛᵀZᵀWZΛ + I is positive definite for positive weights
-    penalty = sum(float(np.sum(u**2)) for u in solution.u)
-    deviance = family.aic(y, mu, prior) + penalty + chol.logdet_Z  # type: ignore[attr-defined]
+    deviance = family.aic(y, mu, prior) + penalty(solution) + chol.logdet_Z  # type: ignore[attr-defined]
     return PirlsFit(solution, eta, mu, float(deviance), iterations, converged)
 
 
@@ -143,15 +142,6 @@ def _with_fixed_effects(fit: PirlsFit, beta: np.ndarray) -> PirlsFit:
     """A fit on `_held`'s design with the held β in its solution."""
     solution = replace(fit.solution, beta=np.asarray(beta, dtype=float))
     return replace(fit, solution=solution)
-
-
-def _start(family: Family, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """R's ``mustart``: inside the mean's domain, near y."""
-    if family.name == "binomial":
-        return (prior * y + 0.5) / (prior + 1.0)
-    if family.name == "poisson":
-        return y + 0.1
-    return np.maximum(y, 1e-8)
 
 
 def _working_weights(
@@ -179,6 +169,11 @@ def _pwls(
     return solve(chol, A)
 
 
+def penalty(solution: Solution) -> float:
+    """‖u‖², the penalty of the penalized least squares problem."""
+    return sum(float(np.sum(u**2)) for u in solution.u)
+
+
 def _penalized(
     family: Family,
     link: Link,
@@ -189,7 +184,7 @@ def _penalized(
 ) -> float:
     """Σ d(yᵢ, μᵢ) + ‖u‖²: what PIRLS decreases."""
     deviance = float(np.sum(family.unit_deviance(y, link.inverse(eta), prior)))
-    return deviance + sum(float(np.sum(u**2)) for u in solution.u)
+    return deviance + penalty(solution)
 
 
 def _halfway(old: Solution, new: Solution, templates: list[np.ndarray]) -> Solution:
